@@ -1,0 +1,109 @@
+"""Options, ini keys and modes, resolved once; every bad value is a ``pytest.UsageError`` naming the valid ones."""
+
+from __future__ import annotations
+
+import enum
+import os
+
+import pytest
+
+MODE_OPTION = "--asyncmock-guard"
+MODE_INI = "asyncmock_guard_mode"
+MODE_HELP = (
+    "asyncmock-guard mode: 'strict' fails tests with AsyncMock/coroutine misuse, 'warn' only warns,"
+    " 'off' installs nothing (default: strict)"
+)
+REPORT_OPTION = "--asyncmock-guard-report"
+REPORT_INI = "asyncmock_guard_report"
+REPORT_HELP = "write asyncmock-guard findings as JSON to this path (relative to the rootdir for the ini key)"
+MARKER = "asyncmock_guard"
+MARKER_HELP = (
+    "asyncmock_guard(mode): run this test (module, class) with asyncmock-guard mode 'strict', 'warn' or 'off'"
+)
+
+
+class Mode(str, enum.Enum):
+    """How findings are handled."""
+
+    STRICT = "strict"
+    WARN = "warn"
+    OFF = "off"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def parse(cls, value: object, source: str) -> Mode:
+        """The mode named by ``value``; ``source`` says where it came from for the error message."""
+        text = value.strip().lower() if isinstance(value, str) else value
+        for mode in cls:
+            if text == mode.value:
+                return mode
+        valid = ", ".join(repr(mode.value) for mode in cls)
+        raise pytest.UsageError(f"asyncmock-guard: {source} is {value!r}; valid modes are {valid}")
+
+
+def addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("asyncmock-guard", "catch AsyncMock and coroutine misuse")
+    group.addoption(MODE_OPTION, dest="asyncmock_guard_mode", default=None, metavar="MODE", help=MODE_HELP)
+    group.addoption(REPORT_OPTION, dest="asyncmock_guard_report", default=None, metavar="PATH", help=REPORT_HELP)
+    parser.addini(MODE_INI, MODE_HELP, default=None)
+    parser.addini(REPORT_INI, REPORT_HELP, default=None)
+
+
+def _ini(config: pytest.Config, name: str) -> str | None:
+    value = config.getini(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise pytest.UsageError(f"asyncmock-guard: ini option {name} must be a single value, got {value!r}")
+    return value.strip() or None
+
+
+def global_mode(config: pytest.Config) -> Mode:
+    """The command line wins over the ini key; the default is strict."""
+    cli = config.getoption("asyncmock_guard_mode")
+    if cli is not None:
+        return Mode.parse(cli, f"{MODE_OPTION}")
+    ini = _ini(config, MODE_INI)
+    if ini is not None:
+        return Mode.parse(ini, f"ini option {MODE_INI}")
+    return Mode.STRICT
+
+
+def report_path(config: pytest.Config) -> str | None:
+    """Where to write the JSON report; checked now so a typo fails before the tests run."""
+    cli = config.getoption("asyncmock_guard_report")
+    ini = _ini(config, REPORT_INI)
+    if cli:
+        path = os.path.abspath(cli)
+        source = REPORT_OPTION
+    elif ini:
+        path = os.path.join(str(config.rootpath), ini)
+        source = f"ini option {REPORT_INI}"
+    else:
+        return None
+    directory = os.path.dirname(path) or "."
+    if os.path.isdir(path):
+        raise pytest.UsageError(f"asyncmock-guard: {source} {path!r} is a directory, not a file")
+    if not os.path.isdir(directory):
+        raise pytest.UsageError(f"asyncmock-guard: {source} {path!r}: the directory {directory!r} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise pytest.UsageError(f"asyncmock-guard: {source} {path!r}: the directory is not writable")
+    return path
+
+
+def marker_mode(item: pytest.Item, default: Mode) -> Mode:
+    """The closest ``@pytest.mark.asyncmock_guard(mode)`` wins (test over class over module)."""
+    marker = item.get_closest_marker(MARKER)
+    if marker is None:
+        return default
+    args = list(marker.args)
+    if "mode" in marker.kwargs:
+        args.insert(0, marker.kwargs["mode"])
+    if len(args) != 1 or set(marker.kwargs) - {"mode"}:
+        raise pytest.UsageError(
+            f"asyncmock-guard: {item.nodeid}: the marker takes one mode, e.g."
+            f" @pytest.mark.{MARKER}('warn'); got args={marker.args!r} kwargs={marker.kwargs!r}"
+        )
+    return Mode.parse(args[0], f"the {MARKER} marker of {item.nodeid}")

@@ -1,0 +1,69 @@
+"""The finding: one frozen record per misuse, with the kind vocabulary shared by the whole project.
+
+A finding is formatted completely when it is made (mocks and frames change or die afterwards),
+so everything downstream (failure text, warnings, summary, JSON) only reads strings.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class FindingKind(str, enum.Enum):
+    """The stable vocabulary of ``kind`` in reports; CI scripts match on these strings."""
+
+    NEVER_AWAITED = "never-awaited"
+    COROUTINE_MISUSE = "coroutine-misuse"
+    SPEC_IS_DATA = "spec-is-data"
+    ASYNC_MOCK_FOR_SYNC = "async-mock-for-sync"
+    COROUTINE_AS_RETURN_VALUE = "coroutine-as-return-value"
+    NO_RUNNING_LOOP = "no-running-loop"
+    AWAITED_SYNC_MOCK = "awaited-sync-mock"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in the user's code: an absolute path, a line and the function it is in."""
+
+    path: str
+    line: int
+    function: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One misuse, attributed to the test (``nodeid``) during which its coroutine was created.
+
+    ``nodeid`` is None for code that runs outside any test (collection, session fixtures);
+    ``phase`` then says where it ran.
+    """
+
+    kind: FindingKind
+    nodeid: str | None
+    subject: str
+    where: Location
+    message: str
+    fix: str
+    operation: str | None = None
+    phase: str = "call"
+    # The mode in force for the owning test ("strict" or "warn"); not part of the report format.
+    mode: str = field(default="strict", compare=False)
+    # Set when the finding was detected after the test that created it had finished.
+    late: bool = field(default=False, compare=False)
+
+    def to_json(self, relpath: str) -> dict[str, Any]:
+        """The report-file form; the key names are a public, stable format."""
+        return {
+            "kind": self.kind.value,
+            "nodeid": self.nodeid,
+            "subject": self.subject,
+            "where": {"path": relpath, "line": self.where.line},
+            "operation": self.operation,
+            "message": self.message,
+            "fix": self.fix,
+        }

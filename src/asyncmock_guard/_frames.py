@@ -1,0 +1,129 @@
+"""Telling the user's code from library code, so every report points at a line the user can change.
+
+Library code is the standard library (asyncio, unittest.mock, contextlib, ...) and the test machinery
+(pytest, pluggy, wrapt, pytest-asyncio, anyio, ...), including this package. Production code installed
+in site-packages is *not* library code: it is what the test exercises.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+import sysconfig
+from types import CodeType, FrameType
+
+from asyncmock_guard._findings import Location
+
+# Packages outside the standard library whose frames are never the user's line.
+_FRAMEWORK_PACKAGES = frozenset(
+    {
+        "asyncmock_guard",
+        "wrapt",
+        "pytest",
+        "_pytest",
+        "pluggy",
+        "pytest_asyncio",
+        "anyio",
+        "sniffio",
+        "trio",
+        "exceptiongroup",
+        "_pytest_asyncio",
+        "pytest_mock",
+        "typeguard",
+        "xdist",
+        "execnet",
+    }
+)
+
+
+def _stdlib_prefixes() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    prefixes = {os.path.realpath(paths[key]) + os.sep for key in ("stdlib", "platstdlib")}
+    return tuple(sorted(prefixes))
+
+
+_STDLIB_PREFIXES = _stdlib_prefixes()
+_SITE_MARKERS = (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep)
+_library_by_filename: dict[str, bool] = {}
+
+
+def _classify(filename: str, module: str | None) -> bool:
+    if filename.startswith("<frozen ") or filename == "<string>" and module is None:
+        return True
+    top = (module or "").partition(".")[0]
+    if top in _FRAMEWORK_PACKAGES:
+        return True
+    real = os.path.realpath(filename) if os.path.isabs(filename) else filename
+    for prefix in _STDLIB_PREFIXES:
+        if real.startswith(prefix):
+            rest = real[len(prefix) - 1 :]
+            return not any(marker in rest for marker in _SITE_MARKERS)
+    return False
+
+
+def is_library_frame(frame: FrameType) -> bool:
+    """True for frames of the standard library, the test machinery and this guard."""
+    filename = frame.f_code.co_filename
+    known = _library_by_filename.get(filename)
+    if known is None:
+        module = frame.f_globals.get("__name__")
+        known = _classify(filename, module if isinstance(module, str) else None)
+        _library_by_filename[filename] = known
+    return known
+
+
+def is_library_location(filename: str) -> bool:
+    """The same judgement for a bare file name (from ``cr_origin``), where no module name is known."""
+    known = _library_by_filename.get(filename)
+    if known is None:
+        known = _classify(filename, None)
+        _library_by_filename[filename] = known
+    return known
+
+
+def first_user_frame(frame: FrameType | None) -> FrameType | None:
+    """The innermost frame, starting at ``frame``, that is not library code."""
+    while frame is not None and is_library_frame(frame):
+        frame = frame.f_back
+    return frame
+
+
+def caller_frame(depth: int = 2) -> FrameType | None:
+    """The first user frame above the caller of the function that calls this."""
+    try:
+        frame: FrameType | None = sys._getframe(depth)
+    except ValueError:  # pragma: no cover - the stack is never that short here
+        return None
+    return first_user_frame(frame)
+
+
+
+def frame_location(frame: FrameType) -> Location:
+    """The file, current line and function name of a frame."""
+    code = frame.f_code
+    return Location(code.co_filename, frame.f_lineno, _code_name(code))
+
+
+def _code_name(code: CodeType) -> str:
+    return getattr(code, "co_qualname", code.co_name)
+
+
+def is_async_code(code: CodeType) -> bool:
+    """True for the code of an ``async def`` (the function could have awaited)."""
+    return bool(code.co_flags & (inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR))
+
+
+def is_generator_based_coroutine(code: CodeType) -> bool:
+    """True for ``@types.coroutine`` generators, where ``yield from coro`` is a legitimate await."""
+    return bool(code.co_flags & inspect.CO_ITERABLE_COROUTINE)
+
+
+def origin_location(origin: tuple[tuple[str, int, str], ...] | None) -> Location | None:
+    """The first user frame recorded in a coroutine's ``cr_origin`` (innermost first)."""
+    if not origin:
+        return None
+    for filename, line, function in origin:
+        if not is_library_location(filename):
+            return Location(filename, line, function)
+    return None

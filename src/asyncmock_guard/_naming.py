@@ -1,0 +1,177 @@
+"""Naming mocks the way the test wrote them: ``mock_db.execute.return_value.scalars``, not ``mock().scalars``.
+
+``unittest.mock`` remembers each child's parent and attribute name, but not the variable the test bound
+the root to. That name is found by identity in the test's own scope: the locals of the test function's
+frame, its fixtures (``item.funcargs``) and, for class-based tests, the attributes of ``self``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import FrameType, FunctionType
+from typing import Any
+from unittest import mock as _mock
+
+_RETURN_VALUE = "()"
+_MAX_CHAIN = 64  # mocks can be made to point at themselves; never loop forever
+
+
+def is_mock(obj: object) -> bool:
+    return isinstance(obj, _mock.NonCallableMock)
+
+
+def is_async_mock(obj: object) -> bool:
+    return isinstance(obj, _mock.AsyncMockMixin)
+
+
+def _state(node: object, key: str) -> Any:
+    """Read mock bookkeeping straight from the instance dict, never through ``Mock.__getattr__``."""
+    try:
+        return vars(node).get(key)
+    except TypeError:
+        return None
+
+
+def parent_of(node: object) -> object | None:
+    parent = _state(node, "_mock_new_parent")
+    if parent is None:
+        parent = _state(node, "_mock_parent")
+    return parent if is_mock(parent) else None
+
+
+def segment_of(node: object) -> str | None:
+    """The attribute name under its parent, ``return_value`` for a call's result."""
+    name = _state(node, "_mock_new_name") or _state(node, "_mock_name")
+    if not isinstance(name, str) or not name:
+        return None
+    return "return_value" if name == _RETURN_VALUE else name
+
+
+def ancestry(node: object) -> list[object]:
+    """The mock and its ancestors, innermost first."""
+    chain = [node]
+    seen = {id(node)}
+    current = parent_of(node)
+    while current is not None and id(current) not in seen and len(chain) < _MAX_CHAIN:
+        chain.append(current)
+        seen.add(id(current))
+        current = parent_of(current)
+    return chain
+
+
+def _add_binding(names: dict[int, str], name: str, value: object) -> None:
+    if name.startswith("@") or id(value) in names:
+        return
+    names[id(value)] = name
+    if isinstance(value, FunctionType):  # create_autospec(func) returns a function with .mock
+        inner = getattr(value, "mock", None)
+        if is_mock(inner):
+            names.setdefault(id(inner), name)
+
+
+def _bind_self_attributes(names: dict[int, str], owner: object) -> None:
+    try:
+        attributes = vars(owner)
+    except TypeError:
+        return
+    for attr, value in list(attributes.items()):
+        if not attr.startswith("__"):
+            _add_binding(names, f"self.{attr}", value)
+
+
+def scope_names(frames: Iterable[FrameType], funcargs: Mapping[str, object] | None) -> dict[int, str]:
+    """Map ``id(obj)`` to the name the test uses for it: test-frame locals first, then fixtures."""
+    names: dict[int, str] = {}
+    owners: list[object] = []
+    for frame in frames:
+        for name, value in list(frame.f_locals.items()):
+            _add_binding(names, name, value)
+            if name == "self":
+                owners.append(value)
+    if funcargs:
+        for name, value in list(funcargs.items()):
+            _add_binding(names, name, value)
+    for owner in owners:
+        _bind_self_attributes(names, owner)
+    return names
+
+
+@dataclass(frozen=True)
+class MockPath:
+    """A mock's path: the name it hangs from (``anchor``) and the segments below it."""
+
+    anchor: str
+    segments: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return ".".join((self.anchor, *self.segments))
+
+    def child(self, *segments: str) -> MockPath:
+        return MockPath(self.anchor, (*self.segments, *segments))
+
+
+def path_of(node: object, names: Mapping[int, str], *, outermost: bool = True) -> MockPath:
+    """The path of ``node`` from its outermost (or innermost) ancestor that the test named.
+
+    Without any named ancestor, the root's own ``name`` (``patch`` names its mocks after the
+    patched attribute) or ``mock`` is used, as ``unittest.mock`` itself does.
+    """
+    chain = ancestry(node)
+    best: int | None = None
+    for index, member in enumerate(chain):
+        if id(member) in names:
+            best = index
+            if not outermost:
+                break
+    if best is None:
+        best = len(chain) - 1
+        root = chain[best]
+        root_name = _state(root, "_mock_name")
+        anchor = root_name if isinstance(root_name, str) and root_name else "mock"
+    else:
+        anchor = names[id(chain[best])]
+    segments = []
+    for member in reversed(chain[:best]):
+        segment = segment_of(member)
+        if segment is not None:
+            segments.append(segment)
+    return MockPath(anchor, tuple(segments))
+
+
+def subject_of(node: object, names: Mapping[int, str]) -> str:
+    """The subject string of a finding about ``node``."""
+    return str(path_of(node, names))
+
+
+def configured_return_value(node: object) -> object:
+    """The return value a test configured on a mock, or ``unittest.mock.DEFAULT``."""
+    value = _state(node, "_mock_return_value")
+    return _mock.DEFAULT if value is None and "_mock_return_value" not in vars(node) else value
+
+
+def configured_child(node: object, attribute: str) -> object | None:
+    """An attribute mock already made on ``node`` (explicitly or by earlier access), or None."""
+    children = _state(node, "_mock_children")
+    if not isinstance(children, dict):
+        return None
+    child = children.get(attribute)
+    return child if is_mock(child) else None
+
+
+def expression_for(value: object, names: Mapping[int, str], placeholder: str = "...") -> str:
+    """How to write ``value`` in the fix: its name in the test, a short literal, or a placeholder."""
+    if value is _mock.DEFAULT:
+        return placeholder
+    name = names.get(id(value))
+    if name is not None:
+        return name
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        text = repr(value)
+        if len(text) <= 60:
+            return text
+    if isinstance(value, (list, tuple, dict, set)):
+        text = repr(value)
+        if len(text) <= 60 and "<" not in text:
+            return text
+    return placeholder

@@ -1,0 +1,207 @@
+"""The pytest hooks: read the options, switch the instrumentation on, and attribute findings to tests.
+
+Findings are queued by the collector and drained at the end of each test phase (like pytest's own
+unraisable-exception handling): in strict mode they fail that phase's report, in warn mode they
+become ``AsyncMockGuardWarning``s, which pytest attributes to the running test.
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import warnings
+from collections.abc import Generator
+from types import CodeType
+from typing import Any
+
+import pytest
+
+from asyncmock_guard import _config, _reporting
+from asyncmock_guard._collector import Collector, TestContext
+from asyncmock_guard._config import Mode
+from asyncmock_guard._findings import Finding
+
+_PLUGIN_NAME = "asyncmock-guard-session"
+_phase_findings_key = pytest.StashKey[dict[str, list[Finding]]]()
+_mode_key = pytest.StashKey[Mode]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    _config.addoption(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{_config.MARKER}(mode): {_config.MARKER_HELP}")
+    plugin = GuardPlugin(config, _config.global_mode(config), _config.report_path(config))
+    config.pluginmanager.register(plugin, _PLUGIN_NAME)
+    config.add_cleanup(plugin.uninstall)
+    plugin.install()
+
+
+def _test_codes(item: pytest.Item) -> frozenset[CodeType]:
+    """The code objects of the test function (and of what it wraps), to find its frame on the stack."""
+    codes: set[CodeType] = set()
+    function: Any = getattr(item, "obj", None)
+    seen = 0
+    while function is not None and seen < 16:
+        seen += 1
+        target = getattr(function, "__func__", function)
+        code = getattr(target, "__code__", None)
+        if isinstance(code, CodeType):
+            codes.add(code)
+        function = getattr(target, "__wrapped__", None)
+    return frozenset(codes)
+
+
+class GuardPlugin:
+    """Session state of the guard, registered by ``pytest_configure``; all of it lives here."""
+
+    def __init__(self, config: pytest.Config, mode: Mode, report_path: str | None) -> None:
+        self.config = config
+        self.mode = mode
+        self.report_path = report_path
+        self.rootdir = str(config.rootpath)
+        self.collector = Collector(default_mode=mode.value, rootdir=self.rootdir)
+        self.unattributed_strict: list[Finding] = []
+
+    # --- install -----------------------------------------------------------------------------------
+    def install(self) -> None:
+        if self.mode is not Mode.OFF:
+            self.collector.instrumentation.install()
+
+    def uninstall(self) -> None:
+        self.collector.instrumentation.uninstall()
+
+    @property
+    def active(self) -> bool:
+        return self.collector.instrumentation.installed
+
+    def pytest_report_header(self) -> str:
+        report = f", report: {self.report_path}" if self.report_path else ""
+        return f"asyncmock-guard: mode {self.mode}{report}"
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Check every marker now, so a typo is a usage error before anything runs."""
+        for item in items:
+            item.stash[_mode_key] = _config.marker_mode(item, self.mode)
+
+    # --- test phases ---------------------------------------------------------------------------------
+    def _enter(self, item: pytest.Item, phase: str) -> None:
+        context = self.collector.context
+        if context is None or context.nodeid != item.nodeid:
+            mode = item.stash.get(_mode_key, None) or _config.marker_mode(item, self.mode)
+            context = TestContext(
+                nodeid=item.nodeid,
+                codes=_test_codes(item),
+                mode=mode.value,
+                funcargs=getattr(item, "funcargs", None),
+            )
+            self.collector.enter_test(context)
+        context.phase = phase
+
+    def _phase(self, item: pytest.Item, phase: str) -> Generator[None, object, object]:
+        if not self.active:
+            return (yield)
+        self._enter(item, phase)
+        try:
+            return (yield)
+        finally:
+            if phase == "teardown":
+                if self.collector.outstanding_for(item.nodeid) > 0:
+                    gc.collect()  # only a test that left unawaited mock coroutines behind pays for this
+                self.collector.leave_test()
+            self._dispatch(self.collector.drain(), item, phase)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
+        return (yield from self._phase(item, "setup"))
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        return (yield from self._phase(item, "call"))
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
+        return (yield from self._phase(item, "teardown"))
+
+    def _dispatch(self, findings: list[Finding], item: pytest.Item | None, phase: str) -> None:
+        """Strict findings of this test go to its report; the rest are warnings or the session's."""
+        nodeid = item.nodeid if item is not None else None
+        for finding in findings:
+            if finding.mode == Mode.WARN.value:
+                self._warn(finding, nodeid)
+            elif item is not None and finding.nodeid == nodeid:
+                item.stash.setdefault(_phase_findings_key, {}).setdefault(phase, []).append(finding)
+            else:
+                self.unattributed_strict.append(finding)
+
+    def _warn(self, finding: Finding, current_nodeid: str | None) -> None:
+        warnings.warn_explicit(
+            _reporting.AsyncMockGuardWarning(_reporting.warning_text(finding, self.rootdir, current_nodeid)),
+            category=_reporting.AsyncMockGuardWarning,
+            filename=finding.where.path,
+            lineno=finding.where.line,
+        )
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        findings = item.stash.get(_phase_findings_key, {}).pop(call.when, None)
+        if findings:
+            text = _reporting.failure_text(findings, self.rootdir)
+            if report.passed:
+                report.outcome = "failed"
+                report.longrepr = text
+            else:
+                report.sections.append(("asyncmock-guard", text))
+        return report
+
+    # --- end of session --------------------------------------------------------------------------------
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if not self.active:
+            return
+        gc.collect()  # coroutines kept by cycles are finalized now, while the guard still listens
+        self.collector.outside_phase = "session end"
+        self._dispatch(self.collector.drain(), None, "session end")
+        if self.report_path is not None:
+            _reporting.write_json(self.report_path, self.mode.value, self.collector.findings, self.rootdir)
+        if self.unattributed_strict and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        self._record_internal_errors()
+
+    def _record_internal_errors(self) -> None:
+        collector = self.collector
+        if not collector.internal_error_count:
+            return
+        message = (
+            f"asyncmock-guard: {collector.internal_error_count} internal error(s) were ignored and did not"
+            f" change any test; please report this. First error:\n{collector.internal_errors[0]}"
+        )
+        self.config.hook.pytest_warning_recorded.call_historic(
+            kwargs={
+                "warning_message": warnings.WarningMessage(
+                    _reporting.AsyncMockGuardInternalWarning(message),
+                    _reporting.AsyncMockGuardInternalWarning,
+                    __file__,
+                    inspect.currentframe().f_lineno if inspect.currentframe() else 0,  # type: ignore[union-attr]
+                ),
+                "when": "config",
+                "nodeid": "",
+                "location": None,
+            }
+        )
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.mode is Mode.OFF:
+            return
+        terminalreporter.write_sep("=", "asyncmock-guard")
+        for line in _reporting.summary_lines(self.collector.findings, self.rootdir):
+            terminalreporter.write_line(line)
+        if self.unattributed_strict:
+            terminalreporter.write_line(
+                f"{len(self.unattributed_strict)} strict finding(s) were detected outside the test that"
+                " caused them (listed above with their test); the run fails because of them."
+            )
