@@ -87,10 +87,8 @@ def with_await(line: str, callee: str | None = None) -> str | None:
     if line[:start].rstrip().endswith("await"):
         return None
     before, call, after = line[:start], line[start:end], line[end:]
-    stripped_before = before.rstrip()
-    whole = not after.strip() and (
-        not stripped_before or stripped_before.endswith(("=", "return", "yield", "(", ",")) and not stripped_before.endswith("==")
-    )
+    # ``await`` binds tighter than every operator but attribute access, subscript and call.
+    whole = not after.lstrip().startswith((".", "[", "("))
     return f"{before}await {call}{after}" if whole else f"{before}(await {call}){after}"
 
 
@@ -183,9 +181,12 @@ def _sync_mock_fix(mock: object, names: Mapping[int, str], tail: tuple[str, ...]
         lines.append(f"{chain}.__aiter__.return_value = {value if value != '...' else '[...]'}")
     elif value != "..." or tail:
         lines.append(f"{chain} = {value}")
-    replaced = _explicit_assignment(mock, target, names)
-    if replaced:
-        lines.append(f"# and drop `{replaced}`, which the chain above replaces")
+    if awaited is not None:
+        replaced = _explicit_assignment(mock, target, names)
+        if replaced:
+            lines.append(f"# and drop `{replaced}`, which the chain above replaces")
+        else:
+            lines.append(f"# and assign no AsyncMock to `{target}`: it would make the call async again")
     return lines
 
 
@@ -227,14 +228,16 @@ def coroutine_misuse(mock: object, names: Mapping[int, str], operation: str, whe
         f" instead of awaiting it, {consequence}."
     )
     tail: tuple[str, ...] = ()
-    if operation.startswith("attribute "):
+    configured = _naming.configured_return_value(mock)
+    if configured is not _naming.DEFAULT and not _naming.is_mock(configured):
+        value = _naming.expression_for(configured, names)  # the test said what the call returns
+    elif operation.startswith("attribute "):
         attribute = operation.split(" ", 1)[1].strip("'\"")
         called = _called_attribute(line, attribute)
         tail = (attribute, "return_value") if called else (attribute,)
         value = _value_after(mock, attribute, names) if called else "..."
     elif operation == "async with":
-        result = _naming.configured_return_value(mock)
-        enter = _naming.configured_child(result, "__aenter__") if _naming.is_mock(result) else None
+        enter = _naming.configured_child(configured, "__aenter__") if _naming.is_mock(configured) else None
         value = _naming.expression_for(_naming.configured_return_value(enter), names) if enter else "..."
     else:
         value = _value_after(mock, None, names)

@@ -14,6 +14,7 @@ from typing import Any
 from unittest import mock as _mock
 
 _RETURN_VALUE = "()"
+DEFAULT = _mock.DEFAULT
 _MAX_CHAIN = 64  # mocks can be made to point at themselves; never loop forever
 
 

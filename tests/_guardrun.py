@@ -1,0 +1,62 @@
+"""Shared helpers for the end-to-end tests: run a pytester sub-run with the guard and read its report."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+INI = """
+[pytest]
+asyncio_mode = auto
+asyncio_default_fixture_loop_scope = function
+"""
+
+
+@dataclass
+class GuardRun:
+    result: pytest.RunResult
+    findings: list[dict[str, Any]]
+    document: dict[str, Any]
+
+    @property
+    def output(self) -> str:
+        return self.result.stdout.str()
+
+    def only(self) -> dict[str, Any]:
+        assert len(self.findings) == 1, self.findings
+        return self.findings[0]
+
+
+def run_guard(pytester: pytest.Pytester, mode: str | None, *args: str, plugin: bool = True) -> GuardRun:
+    """Run pytest in a subprocess (the guard patches globals and finalizers) and load the JSON report."""
+    report = pytester.path / "guard-report.json"
+    if report.exists():
+        report.unlink()
+    options = ["-p", "no:cacheprovider", "-p", "no:randomly"]
+    if plugin:
+        options += ["-p", "asyncmock_guard"]
+    if mode is not None:
+        options.append(f"--asyncmock-guard={mode}")
+    options.append(f"--asyncmock-guard-report={report}")
+    result = pytester.runpytest_subprocess(*options, *args)
+    document: dict[str, Any] = json.loads(report.read_text()) if report.exists() else {"findings": []}
+    return GuardRun(result, document["findings"], document)
+
+
+def line_of(source: str, marker: str) -> int:
+    """The 1-based line of the (dedented) source that contains ``marker``."""
+    lines = textwrap.dedent(source).lstrip("\n").splitlines()
+    matches = [number for number, line in enumerate(lines, start=1) if marker in line]
+    assert len(matches) == 1, f"{marker!r} found {len(matches)} times"
+    return matches[0]
+
+
+def write_project(pytester: pytest.Pytester, **modules: str) -> None:
+    pytester.makeini(INI)
+    for name, source in modules.items():
+        path = pytester.path / f"{name}.py"
+        path.write_text(textwrap.dedent(source).lstrip("\n"))
