@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import inspect
+import sys
 import warnings
 from collections.abc import Generator
 from types import CodeType
@@ -51,6 +52,17 @@ def _test_codes(item: pytest.Item) -> frozenset[CodeType]:
             codes.add(code)
         function = getattr(target, "__wrapped__", None)
     return frozenset(codes)
+
+
+def _forget_last_failure() -> None:
+    """Drop the traceback pytest keeps for post-mortem debugging (``sys.last_traceback``).
+
+    Its frames keep the last failing test's coroutines alive past the session, where they would be
+    finalized after the guard is gone. The session is over, so nothing can debug it any more.
+    """
+    for name in ("last_type", "last_value", "last_traceback", "last_exc"):
+        if hasattr(sys, name):
+            delattr(sys, name)
 
 
 class GuardPlugin:
@@ -163,6 +175,7 @@ class GuardPlugin:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.active:
             return
+        _forget_last_failure()
         gc.collect()  # coroutines kept by cycles are finalized now, while the guard still listens
         self.collector.outside_phase = "session end"
         self._dispatch(self.collector.drain(), None, "session end")

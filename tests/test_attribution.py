@@ -1,0 +1,115 @@
+"""Findings belong to the test that created the coroutine, however late the coroutine is collected."""
+
+from __future__ import annotations
+
+import pytest
+from _guardrun import line_of, run_guard, write_project
+
+APP = """
+class Poller:
+    async def poll(self):
+        return 1
+"""
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+def test_mock_coroutine_in_a_cycle_is_reported_in_its_own_test(pytester: pytest.Pytester, mode: str) -> None:
+    test = """
+    from unittest.mock import AsyncMock
+
+    def test_leaks_in_cycle():
+        client = AsyncMock()
+        holder = {}
+        holder["self"] = holder
+        holder["pending"] = client.refresh()  # <-- call
+
+    def test_later():
+        pass
+    """
+    write_project(pytester, app=APP, test_case=test)
+    run = run_guard(pytester, mode)
+    finding = run.only()
+    assert finding["nodeid"] == "test_case.py::test_leaks_in_cycle"
+    assert finding["subject"] == "client.refresh"
+    assert finding["where"] == {"path": "test_case.py", "line": line_of(test, "<-- call")}
+    if mode == "strict":
+        # detected at the end of the test (the guard collects only when a test leaves coroutines behind)
+        run.result.assert_outcomes(passed=2, errors=1)
+        run.result.stdout.fnmatch_lines(["*ERROR at teardown of test_leaks_in_cycle*"])
+    else:
+        run.result.assert_outcomes(passed=2, warnings=1)
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+def test_plain_coroutine_collected_two_tests_later_blames_the_first(pytester: pytest.Pytester, mode: str) -> None:
+    test = """
+    import gc
+    import app
+
+    def test_first():
+        holder = {}
+        holder["self"] = holder
+        holder["pending"] = app.Poller().poll()  # <-- call
+
+    def test_second():
+        pass
+
+    def test_third():
+        gc.collect()
+    """
+    write_project(pytester, app=APP, test_case=test)
+    run = run_guard(pytester, mode)
+    finding = run.only()
+    assert finding["nodeid"] == "test_case.py::test_first"
+    assert finding["subject"] == "Poller.poll"
+    assert finding["where"] == {"path": "test_case.py", "line": line_of(test, "<-- call")}
+    if mode == "strict":
+        run.result.assert_outcomes(passed=3)
+        assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+        run.result.stdout.fnmatch_lines(["*detected outside the test that caused them*"])
+    else:
+        run.result.assert_outcomes(passed=3, warnings=1)
+        run.result.stdout.fnmatch_lines(
+            ["test_case.py::test_third", "*(the coroutine was created in test_case.py::test_first; it was only detected now)"]
+        )
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+def test_coroutine_held_by_a_failing_traceback(pytester: pytest.Pytester, mode: str) -> None:
+    test = """
+    from unittest.mock import AsyncMock
+
+    def test_fails_holding_it():
+        api = AsyncMock()
+        pending = api.fetch()  # <-- call
+        assert pending is None
+
+    def test_next():
+        pass
+    """
+    write_project(pytester, app=APP, test_case=test)
+    run = run_guard(pytester, mode)
+    finding = run.only()
+    assert finding["nodeid"] == "test_case.py::test_fails_holding_it"
+    assert finding["subject"] == "api.fetch"
+    assert finding["where"] == {"path": "test_case.py", "line": line_of(test, "<-- call")}
+    run.result.assert_outcomes(failed=1, passed=1, **({"warnings": 1} if mode == "warn" else {}))
+    assert "never awaited" not in run.result.stderr.str()
+
+
+def test_coroutine_dropped_at_collection_has_no_test(pytester: pytest.Pytester) -> None:
+    test = """
+    import app
+
+    app.Poller().poll()  # <-- call
+
+    def test_ok():
+        pass
+    """
+    write_project(pytester, app=APP, test_case=test)
+    run = run_guard(pytester, "strict")
+    finding = run.only()
+    assert finding["nodeid"] is None
+    assert finding["where"] == {"path": "test_case.py", "line": line_of(test, "<-- call")}
+    run.result.stdout.fnmatch_lines(["<collection>  never-awaited  Poller.poll  test_case.py:3"])
+    assert run.result.ret == pytest.ExitCode.TESTS_FAILED

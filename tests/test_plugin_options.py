@@ -1,0 +1,325 @@
+"""Activation, modes, markers, usage errors, the terminal summary and the JSON report format."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from _guardrun import INI, run_guard, write_project
+
+MISUSE_APP = """
+def first(cursor):
+    return cursor.fetchall()[0]
+"""
+
+MISUSE_TEST = """
+from unittest.mock import AsyncMock
+import app
+
+def test_first():
+    cursor = AsyncMock()
+    cursor.fetchall.return_value = ["a"]
+    assert app.first(cursor) == "a"
+"""
+
+SILENT_TEST = """
+from unittest.mock import AsyncMock
+
+def test_silent():
+    client = AsyncMock()
+    client.ping()
+"""
+
+
+def _project(pytester: pytest.Pytester, test: str = SILENT_TEST) -> None:
+    write_project(pytester, app=MISUSE_APP, test_case=test)
+
+
+# --- activation --------------------------------------------------------------------------------------
+
+def test_installing_alone_changes_nothing(pytester: pytest.Pytester) -> None:
+    _project(pytester)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, warnings=1)
+    assert "asyncmock-guard" not in result.stdout.str()
+    assert "was never awaited" in result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["command line", "pytest_plugins in root conftest", "addopts"],
+)
+def test_ways_to_enable(pytester: pytest.Pytester, how: str) -> None:
+    _project(pytester)
+    args: list[str] = ["-p", "no:cacheprovider"]
+    if how == "command line":
+        args += ["-p", "asyncmock_guard"]
+    elif how == "addopts":
+        pytester.makeini(INI + "addopts = -p asyncmock_guard\n")
+    else:
+        pytester.makeconftest('pytest_plugins = ["asyncmock_guard"]\n')
+    result = pytester.runpytest_subprocess(*args)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*= asyncmock-guard =*", "1 finding: 1 never-awaited"])
+
+
+def test_no_flag_disables_it(pytester: pytest.Pytester) -> None:
+    _project(pytester)
+    pytester.makeconftest('pytest_plugins = ["asyncmock_guard"]\n')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:asyncmock_guard")
+    result.assert_outcomes(passed=1, warnings=1)
+    assert "asyncmock-guard" not in result.stdout.str()
+
+
+def test_report_header_shows_mode(pytester: pytest.Pytester) -> None:
+    _project(pytester)
+    run = run_guard(pytester, "warn")
+    run.result.stdout.fnmatch_lines(["asyncmock-guard: mode warn, report: *guard-report.json"])
+
+
+# --- modes -------------------------------------------------------------------------------------------
+
+def test_default_mode_is_strict(pytester: pytest.Pytester) -> None:
+    _project(pytester)
+    run = run_guard(pytester, None)
+    run.result.assert_outcomes(failed=1)
+    assert run.document["mode"] == "strict"
+
+
+def test_ini_mode_and_command_line_wins(pytester: pytest.Pytester) -> None:
+    _project(pytester)
+    pytester.makeini(INI + "asyncmock_guard_mode = warn\n")
+    run = run_guard(pytester, None)
+    run.result.assert_outcomes(passed=1, warnings=1)
+    assert run.document["mode"] == "warn"
+    run = run_guard(pytester, "strict")
+    run.result.assert_outcomes(failed=1)
+
+
+def test_off_installs_nothing(pytester: pytest.Pytester) -> None:
+    _project(
+        pytester,
+        """
+        import types
+        from unittest.mock import AsyncMock
+
+        def test_plain_coroutine():
+            coroutine = AsyncMock()()
+            assert type(coroutine) is types.CoroutineType
+            coroutine.close()
+        """,
+    )
+    result = pytester.runpytest_subprocess("-p", "asyncmock_guard", "--asyncmock-guard=off", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "= asyncmock-guard =" not in result.stdout.str()
+
+
+def test_warning_filters_apply_in_warn_mode(pytester: pytest.Pytester) -> None:
+    _project(pytester)
+    run = run_guard(pytester, "warn", "-W", "error::asyncmock_guard.AsyncMockGuardWarning")
+    run.result.assert_outcomes(failed=1)
+    run.result.stdout.fnmatch_lines(["*AsyncMockGuardWarning: [[]never-awaited[]] client.ping*"])
+
+
+def test_warning_category_is_exported(pytester: pytest.Pytester) -> None:
+    _project(pytester)
+    pytester.makeini(INI + "filterwarnings =\n    ignore::asyncmock_guard.AsyncMockGuardWarning\n")
+    run = run_guard(pytester, "warn")
+    run.result.assert_outcomes(passed=1)
+    assert len(run.findings) == 1  # still reported in the summary and the report file
+    import asyncmock_guard
+
+    assert issubclass(asyncmock_guard.AsyncMockGuardWarning, pytest.PytestWarning)
+
+
+# --- markers -----------------------------------------------------------------------------------------
+
+def test_marker_overrides_for_test_class_and_module(pytester: pytest.Pytester) -> None:
+    write_project(
+        pytester,
+        app=MISUSE_APP,
+        test_case="""
+        import pytest
+        from unittest.mock import AsyncMock
+
+        @pytest.mark.asyncmock_guard("warn")
+        def test_warned():
+            AsyncMock().ping()
+
+        @pytest.mark.asyncmock_guard("off")
+        def test_off():
+            AsyncMock().ping()
+
+        @pytest.mark.asyncmock_guard(mode="warn")
+        class TestLegacy:
+            def test_in_class(self):
+                AsyncMock().ping()
+
+            @pytest.mark.asyncmock_guard("strict")
+            def test_closest_marker_wins(self):
+                AsyncMock().ping()
+
+        def test_strict_default():
+            AsyncMock().ping()
+        """,
+        test_module_off="""
+        import pytest
+        from unittest.mock import AsyncMock
+
+        pytestmark = pytest.mark.asyncmock_guard("off")
+
+        def test_module_off():
+            AsyncMock().ping()
+        """,
+    )
+    run = run_guard(pytester, "strict")
+    run.result.assert_outcomes(passed=4, failed=2)
+    failed = {line.split(" ")[1] for line in run.output.splitlines() if line.startswith("FAILED")}
+    assert failed == {"test_case.py::TestLegacy::test_closest_marker_wins", "test_case.py::test_strict_default"}
+    reported = sorted(finding["nodeid"] for finding in run.findings)
+    assert reported == [
+        "test_case.py::TestLegacy::test_closest_marker_wins",
+        "test_case.py::TestLegacy::test_in_class",
+        "test_case.py::test_strict_default",
+        "test_case.py::test_warned",
+    ]
+
+
+# --- usage errors ------------------------------------------------------------------------------------
+
+def test_unknown_mode_on_command_line(pytester: pytest.Pytester) -> None:
+    _project(pytester)
+    result = pytester.runpytest_subprocess("-p", "asyncmock_guard", "--asyncmock-guard=loud")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--asyncmock-guard is 'loud'; valid modes are 'strict', 'warn', 'off'*"])
+
+
+def test_unknown_mode_in_ini(pytester: pytest.Pytester) -> None:
+    _project(pytester)
+    pytester.makeini(INI + "asyncmock_guard_mode = sometimes\n")
+    result = pytester.runpytest_subprocess("-p", "asyncmock_guard")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*ini option asyncmock_guard_mode is 'sometimes'; valid modes are*"])
+
+
+def test_unknown_mode_in_marker(pytester: pytest.Pytester) -> None:
+    _project(
+        pytester,
+        """
+        import pytest
+
+        @pytest.mark.asyncmock_guard("loose")
+        def test_marked():
+            pass
+        """,
+    )
+    result = pytester.runpytest_subprocess("-p", "asyncmock_guard")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*marker of test_case.py::test_marked is 'loose'; valid modes are*"])
+
+
+def test_marker_with_two_modes_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    _project(
+        pytester,
+        """
+        import pytest
+
+        @pytest.mark.asyncmock_guard("warn", "off")
+        def test_marked():
+            pass
+        """,
+    )
+    result = pytester.runpytest_subprocess("-p", "asyncmock_guard")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*the marker takes one mode*"])
+
+
+def test_report_in_missing_directory_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    _project(pytester)
+    result = pytester.runpytest_subprocess("-p", "asyncmock_guard", "--asyncmock-guard-report=nowhere/report.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--asyncmock-guard-report*nowhere*does not exist*"])
+
+
+# --- outputs -----------------------------------------------------------------------------------------
+
+def test_report_file_format(pytester: pytest.Pytester) -> None:
+    _project(pytester, MISUSE_TEST + "\n\n" + SILENT_TEST.split("\n", 2)[2])
+    run = run_guard(pytester, "strict")
+    assert set(run.document) == {"version", "mode", "findings"}
+    assert run.document["version"] == 1
+    assert run.document["mode"] == "strict"
+    assert [finding["kind"] for finding in run.findings] == ["coroutine-misuse", "never-awaited"]
+    for finding in run.findings:
+        assert set(finding) == {"kind", "nodeid", "subject", "where", "operation", "message", "fix"}
+        assert set(finding["where"]) == {"path", "line"}
+        assert isinstance(finding["where"]["line"], int)
+        assert finding["message"]
+        assert finding["fix"]
+    assert run.findings[0]["operation"] == "subscript"
+    assert run.findings[1]["operation"] is None
+
+
+def test_report_path_from_ini_is_relative_to_rootdir(pytester: pytest.Pytester) -> None:
+    _project(pytester)
+    pytester.makeini(INI + "asyncmock_guard_report = out/guard.json\n")
+    (pytester.path / "out").mkdir()
+    result = pytester.runpytest_subprocess("-p", "asyncmock_guard", "--asyncmock-guard=warn")
+    result.assert_outcomes(passed=1, warnings=1)
+    document = json.loads((pytester.path / "out" / "guard.json").read_text())
+    assert document["mode"] == "warn"
+    assert len(document["findings"]) == 1
+
+
+def test_terminal_summary_counts_and_lines(pytester: pytest.Pytester) -> None:
+    _project(pytester, MISUSE_TEST + "\n\n" + SILENT_TEST.split("\n", 2)[2])
+    run = run_guard(pytester, "warn")
+    run.result.stdout.fnmatch_lines(
+        [
+            "*= asyncmock-guard =*",
+            "2 findings: 1 never-awaited, 1 coroutine-misuse",
+            "test_case.py::test_first  coroutine-misuse  cursor.fetchall  app.py:2",
+            "test_case.py::test_silent  never-awaited  client.ping  test_case.py:13",
+        ]
+    )
+
+
+def test_summary_says_no_findings(pytester: pytest.Pytester) -> None:
+    _project(pytester, "def test_nothing():\n    pass\n")
+    run = run_guard(pytester, "strict")
+    run.result.assert_outcomes(passed=1)
+    run.result.stdout.fnmatch_lines(["*= asyncmock-guard =*", "no findings"])
+
+
+def test_failed_test_also_shows_its_findings(pytester: pytest.Pytester) -> None:
+    _project(
+        pytester,
+        """
+        from unittest.mock import AsyncMock
+
+        def test_fails_anyway():
+            client = AsyncMock()
+            client.ping()
+            assert 1 == 2
+        """,
+    )
+    run = run_guard(pytester, "strict")
+    run.result.assert_outcomes(failed=1)
+    run.result.stdout.fnmatch_lines(
+        ["*assert 1 == 2*", "*- asyncmock-guard -*", "*[[]never-awaited[]] client.ping*", "*client.ping = MagicMock()*"]
+    )
+
+
+def test_misuse_keeps_the_original_exception(pytester: pytest.Pytester) -> None:
+    _project(
+        pytester,
+        MISUSE_TEST.replace(
+            'assert app.first(cursor) == "a"',
+            'with pytest.raises(TypeError, match="^\'coroutine\' object is not subscriptable") as info:\n'
+            "        app.first(cursor)\n"
+            '    assert "asyncmock-guard: `cursor.fetchall()` returned a coroutine" in "".join(info.value.__notes__)',
+        ).replace("import app", "import app\nimport pytest"),
+    )
+    run = run_guard(pytester, "warn")
+    run.result.assert_outcomes(passed=1, warnings=1)
+    assert "never awaited" not in run.result.stderr.str()  # one report per coroutine, none at exit
