@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from _guardrun import line_of, run_guard, write_project
 
 APP = """

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
+
 from _guardrun import line_of, run_guard, write_project
 
 SEED_PATTERN_1_APP = """

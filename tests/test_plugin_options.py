@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+
+import asyncmock_guard
 from _guardrun import INI, run_guard, write_project
 
 MISUSE_APP = """
@@ -127,8 +129,6 @@ def test_warning_category_is_exported(pytester: pytest.Pytester) -> None:
     run = run_guard(pytester, "warn")
     run.result.assert_outcomes(passed=1)
     assert len(run.findings) == 1  # still reported in the summary and the report file
-    import asyncmock_guard
-
     assert issubclass(asyncmock_guard.AsyncMockGuardWarning, pytest.PytestWarning)
 
 

@@ -211,7 +211,7 @@ def _missing_await(mock: object, call_site: Location, rootdir: str | None) -> li
     ]
 
 
-def coroutine_misuse(mock: object, names: Mapping[int, str], operation: str, where: Location,
+def coroutine_misuse(mock: object, names: Mapping[int, str], operation: str, *, where: Location,
                      call_site: Location, caller_is_async: bool, rootdir: str | None) -> tuple[str, str]:
     """Advice for a coroutine from ``mock()`` used as a value at ``where``."""
     line = source_line(where)
@@ -247,7 +247,7 @@ def coroutine_misuse(mock: object, names: Mapping[int, str], operation: str, whe
     return message, "\n".join(fix)
 
 
-def never_awaited_mock(mock: object, names: Mapping[int, str], where: Location,
+def never_awaited_mock(mock: object, names: Mapping[int, str], *, where: Location,
                        caller_is_async: bool, rootdir: str | None) -> tuple[str, str]:
     """Advice for ``mock()`` called at ``where`` whose coroutine nobody awaited."""
     subject = _naming.subject_of(mock, names)

@@ -138,9 +138,10 @@ class Collector:
         mock = _mock_of(coroutine)
         names = {**self._names(frame), **record.names}
         message, fix = _advice.coroutine_misuse(
-            mock, names, operation, where, record.where, record.caller_is_async, self.rootdir
+            mock, names, operation, where=where, call_site=record.where,
+            caller_is_async=record.caller_is_async, rootdir=self.rootdir,
         )
-        owner, phase, mode = self._owner()
+        owner, _, mode = self._owner()
         self._add(Finding(
             kind=FindingKind.COROUTINE_MISUSE,
             nodeid=record.owner,
@@ -168,7 +169,7 @@ class Collector:
                             record: CoroutineRecord) -> bool:
         mock = _mock_of(coroutine)
         message, fix = _advice.never_awaited_mock(
-            mock, record.names, record.where, record.caller_is_async, self.rootdir
+            mock, record.names, where=record.where, caller_is_async=record.caller_is_async, rootdir=self.rootdir
         )
         owner, _, mode = self._owner()
         self._add(Finding(
@@ -200,7 +201,7 @@ class Collector:
                 return False
             where = Location(code.co_filename, code.co_firstlineno, code.co_name)
             owner = current
-        if owner == current and self.context is not None and not self.context.active or mode == "off":
+        if (owner == current and self.context is not None and not self.context.active) or mode == "off":
             return False
         qualname = getattr(coroutine, "__qualname__", code.co_name)
         message, fix = _advice.never_awaited_function(

@@ -62,7 +62,7 @@ def _ini(config: pytest.Config, name: str) -> str | None:
 
 def global_mode(config: pytest.Config) -> Mode:
     """The command line wins over the ini key; the default is strict."""
-    cli = config.getoption("asyncmock_guard_mode")
+    cli: str | None = config.getoption("asyncmock_guard_mode")
     if cli is not None:
         return Mode.parse(cli, f"{MODE_OPTION}")
     ini = _ini(config, MODE_INI)
@@ -73,7 +73,7 @@ def global_mode(config: pytest.Config) -> Mode:
 
 def report_path(config: pytest.Config) -> str | None:
     """Where to write the JSON report; checked now so a typo fails before the tests run."""
-    cli = config.getoption("asyncmock_guard_report")
+    cli: str | None = config.getoption("asyncmock_guard_report")
     ini = _ini(config, REPORT_INI)
     if cli:
         path = os.path.abspath(cli)

@@ -45,20 +45,32 @@ def _stdlib_prefixes() -> tuple[str, ...]:
 
 _STDLIB_PREFIXES = _stdlib_prefixes()
 _SITE_MARKERS = (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep)
+_OWN_PACKAGE_DIR = os.path.dirname(os.path.realpath(__file__)) + os.sep
 _library_by_filename: dict[str, bool] = {}
 
 
+def _package_in_site_packages(path: str) -> str | None:
+    """``wrapt`` for ``.../site-packages/wrapt/wrappers.py``; None outside site-packages."""
+    for marker in _SITE_MARKERS:
+        index = path.rfind(marker)
+        if index >= 0:
+            rest = path[index + len(marker) :]
+            return rest.split(os.sep, 1)[0].removesuffix(".py")
+    return None
+
+
 def _classify(filename: str, module: str | None) -> bool:
-    if filename.startswith("<frozen ") or filename == "<string>" and module is None:
-        return True
-    top = (module or "").partition(".")[0]
-    if top in _FRAMEWORK_PACKAGES:
+    if filename.startswith("<frozen ") or (filename == "<string>" and module is None):
         return True
     real = os.path.realpath(filename) if os.path.isabs(filename) else filename
+    top = (module or "").partition(".")[0] or _package_in_site_packages(real)
+    if top in _FRAMEWORK_PACKAGES:
+        return True
+    if real.startswith(_OWN_PACKAGE_DIR):
+        return True
     for prefix in _STDLIB_PREFIXES:
         if real.startswith(prefix):
-            rest = real[len(prefix) - 1 :]
-            return not any(marker in rest for marker in _SITE_MARKERS)
+            return _package_in_site_packages(real) is None
     return False
 
 

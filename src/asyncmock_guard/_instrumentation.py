@@ -112,7 +112,7 @@ def _raise_like_protocol(runner: Callable[[Any], Coroutine[Any, Any, None]], obj
         attempt.close()
 
 
-class CoroutineProxy(wrapt.BaseObjectProxy):  # type: ignore[misc]
+class CoroutineProxy(wrapt.BaseObjectProxy[Any]):
     """Stands in for the coroutine an AsyncMock call returns.
 
     ``isinstance(proxy, types.CoroutineType)`` stays true (wrapt forwards ``__class__``), asyncio
@@ -208,13 +208,13 @@ class CoroutineProxy(wrapt.BaseObjectProxy):  # type: ignore[misc]
         __tracebackhide__ = True
         if other is self or other is self.__wrapped__:
             return True
-        return self._self_misuse("comparison ==", operator.eq, self.__wrapped__, other)
+        return bool(self._self_misuse("comparison ==", operator.eq, self.__wrapped__, other))
 
     def __ne__(self, other: object) -> bool:
         __tracebackhide__ = True
         if other is self or other is self.__wrapped__:
             return False
-        return self._self_misuse("comparison !=", operator.ne, self.__wrapped__, other)
+        return bool(self._self_misuse("comparison !=", operator.ne, self.__wrapped__, other))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
@@ -265,7 +265,7 @@ class Instrumentation:
     def uninstall(self) -> None:
         if not self.installed:
             return
-        _mock.AsyncMockMixin._execute_mock_call = self._original_execute  # type: ignore[method-assign]
+        setattr(_mock.AsyncMockMixin, "_execute_mock_call", self._original_execute)  # noqa: B010
         if getattr(warnings, "_warn_unawaited_coroutine", None) == self._on_unawaited:
             if self._original_hook is None:
                 del warnings._warn_unawaited_coroutine  # type: ignore[attr-defined]

@@ -1,0 +1,265 @@
+"""Focused unit tests: naming, advice text helpers, frame classification, modes, and the proxy."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import inspect
+import sys
+import types
+import warnings
+import weakref
+from unittest import mock as stdlib_mock
+from unittest.mock import AsyncMock, MagicMock, patch
+
+import pytest
+
+from asyncmock_guard import _advice, _frames, _naming
+from asyncmock_guard._collector import Collector
+from asyncmock_guard._config import Mode
+from asyncmock_guard._findings import Finding, FindingKind, Location
+from asyncmock_guard._instrumentation import CoroutineProxy, add_note
+
+# --- naming --------------------------------------------------------------------------------------------
+
+
+def test_path_uses_the_outermost_named_ancestor() -> None:
+    mock_db = AsyncMock()
+    asset_result = AsyncMock()
+    mock_db.execute.return_value = asset_result
+    names = {id(mock_db): "mock_db", id(asset_result): "asset_result"}
+    assert _naming.subject_of(asset_result.scalars, names) == "mock_db.execute.return_value.scalars"
+    assert str(_naming.path_of(asset_result.scalars, names, outermost=False)) == "asset_result.scalars"
+
+
+def test_path_without_names_falls_back_to_the_mock_name() -> None:
+    assert _naming.subject_of(AsyncMock().fetch.return_value.rows, {}) == "mock.fetch.return_value.rows"
+    assert _naming.subject_of(AsyncMock(name="db").get, {}) == "db.get"
+
+
+def test_patched_mock_is_named_after_its_target() -> None:
+    with patch("asyncio.sleep") as patched:
+        assert _naming.subject_of(patched, {}) == "sleep"
+
+
+_fixture_value = MagicMock()
+
+
+def test_scope_names_reads_locals_fixtures_and_self() -> None:
+    class Case:
+        def __init__(self) -> None:
+            self.session = MagicMock()
+
+    case = Case()
+    client = MagicMock()
+    frame = sys._getframe()
+    names = _naming.scope_names([frame], {"mock_db": _fixture_value, "client": MagicMock()})
+    assert names[id(client)] == "client"  # the test's own local wins over a fixture of that name
+    assert names[id(_fixture_value)] == "mock_db"
+    assert names[id(case)] == "case"
+    del case, client, frame
+
+
+def test_self_attributes_are_named() -> None:
+    class Case:
+        def method(self) -> dict[int, str]:
+            self.session = MagicMock()
+            return _naming.scope_names([sys._getframe()], None)
+
+    case = Case()
+    names = case.method()
+    assert names[id(case.session)] == "self.session"
+
+
+def test_expression_for_values() -> None:
+    data = [1, 2]
+    assert _naming.expression_for(data, {id(data): "rows"}) == "rows"
+    assert _naming.expression_for(None, {}) == "None"
+    assert _naming.expression_for([{"id": 1}], {}) == "[{'id': 1}]"
+    assert _naming.expression_for(object(), {}) == "..."
+    assert _naming.expression_for(list(range(100)), {}) == "..."
+
+
+def test_ancestry_survives_a_mock_that_is_its_own_parent() -> None:
+    mock = MagicMock()
+    mock.child.__dict__["_mock_new_parent"] = mock.child
+    assert len(_naming.ancestry(mock.child)) == 1
+
+
+# --- advice helpers ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "callee", "expected"),
+    [
+        ("x = repo.get(1)", "get", "x = await repo.get(1)"),
+        ("return result.scalars().all()", "scalars", "return (await result.scalars()).all()"),
+        ("rows = cursor.fetchall()[0]", "fetchall", "rows = (await cursor.fetchall())[0]"),
+        ("if cache.exists(key):", "exists", "if await cache.exists(key):"),
+        ("session.add(obj)", "add", "await session.add(obj)"),
+        ("self.flush()", "flush", "await self.flush()"),
+        ("total = len(client.items(a, f(b)))", "items", "total = len(await client.items(a, f(b)))"),
+        ("value = await client.get()", "get", None),
+        ("def get(self):", "get", None),
+        ("x = something_else()", None, "x = await something_else()"),
+    ],
+)
+def test_with_await(line: str, callee: str | None, expected: str | None) -> None:
+    assert _advice.with_await(line, callee) == expected
+
+
+def test_short_path_is_relative_to_rootdir(tmp_path: pytest.TempPathFactory) -> None:
+    where = Location(str(tmp_path / "pkg" / "mod.py"), 3)  # type: ignore[operator]
+    assert _advice.short_path(where, str(tmp_path)) == "pkg/mod.py:3"
+    assert _advice.short_path(Location("/elsewhere/mod.py", 1), str(tmp_path)) == "/elsewhere/mod.py:1"
+
+
+# --- frames ----------------------------------------------------------------------------------------------
+
+
+def test_library_frames() -> None:
+    assert not _frames.is_library_frame(sys._getframe())  # this test file is user code
+    assert _frames.is_library_location(asyncio.__file__)
+    assert _frames.is_library_location(inspect.__file__)
+    assert _frames.is_library_location("<frozen importlib._bootstrap>")
+    assert _frames.is_library_location(pytest.__file__)
+    assert _frames.is_library_location(_frames.__file__)
+    assert not _frames.is_library_location("/project/src/app/site_packages_helper.py")
+
+
+def test_first_user_frame_skips_library_frames() -> None:
+    def through_library() -> types.FrameType | None:
+        return _frames.first_user_frame(sys._getframe())
+
+    frame = through_library()
+    assert frame is not None
+    assert frame.f_code.co_name == "through_library"
+
+
+def test_origin_location_skips_library_entries() -> None:
+    origin = ((asyncio.__file__, 10, "create_task"), ("/project/app.py", 7, "schedule"))
+    assert _frames.origin_location(origin) == Location("/project/app.py", 7, "schedule")
+    assert _frames.origin_location(None) is None
+
+
+# --- modes and findings --------------------------------------------------------------------------------
+
+
+def test_mode_parse_is_case_insensitive_and_strict() -> None:
+    assert Mode.parse(" WARN ", "x") is Mode.WARN
+    with pytest.raises(pytest.UsageError, match="valid modes are 'strict', 'warn', 'off'"):
+        Mode.parse("loud", "--asyncmock-guard")
+
+
+def test_kind_vocabulary_is_stable() -> None:
+    assert [kind.value for kind in FindingKind] == [
+        "never-awaited",
+        "coroutine-misuse",
+        "spec-is-data",
+        "async-mock-for-sync",
+        "coroutine-as-return-value",
+        "no-running-loop",
+        "awaited-sync-mock",
+    ]
+
+
+def test_finding_json_shape() -> None:
+    finding = Finding(FindingKind.NEVER_AWAITED, "t.py::test", "db.add", Location("/r/t.py", 3), "m", "f")
+    assert finding.to_json("t.py") == {
+        "kind": "never-awaited",
+        "nodeid": "t.py::test",
+        "subject": "db.add",
+        "where": {"path": "t.py", "line": 3},
+        "operation": None,
+        "message": "m",
+        "fix": "f",
+    }
+
+
+def test_add_note() -> None:
+    error = TypeError("boom")
+    add_note(error, "first")
+    add_note(error, "second")
+    assert error.__notes__ == ["first", "second"]
+
+
+# --- instrumentation -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def collector() -> Collector:
+    collector = Collector()
+    collector.instrumentation.install()
+    yield collector  # type: ignore[misc]
+    collector.instrumentation.uninstall()
+
+
+def test_install_and_uninstall_restore_everything() -> None:
+    execute = vars(stdlib_mock.AsyncMockMixin)["_execute_mock_call"]
+    hook = warnings._warn_unawaited_coroutine  # type: ignore[attr-defined]
+    depth = sys.get_coroutine_origin_tracking_depth()
+    with Collector().instrumentation as instrumentation:
+        assert instrumentation.installed
+        assert vars(stdlib_mock.AsyncMockMixin)["_execute_mock_call"] is not execute
+        assert warnings._warn_unawaited_coroutine is not hook  # type: ignore[attr-defined]
+        assert sys.get_coroutine_origin_tracking_depth() >= 12
+    assert vars(stdlib_mock.AsyncMockMixin)["_execute_mock_call"] is execute
+    assert warnings._warn_unawaited_coroutine is hook  # type: ignore[attr-defined]
+    assert sys.get_coroutine_origin_tracking_depth() == depth
+
+
+def test_proxy_looks_like_a_coroutine(collector: Collector) -> None:
+    coroutine = AsyncMock(return_value=5)()
+    assert isinstance(coroutine, CoroutineProxy)
+    assert isinstance(coroutine, types.CoroutineType)
+    assert inspect.iscoroutine(coroutine)
+    assert asyncio.iscoroutine(coroutine)
+    assert inspect.isawaitable(coroutine)
+    assert repr(coroutine).startswith("<coroutine object AsyncMockMixin._execute_mock_call at ")
+    assert coroutine.cr_code.co_name == "_execute_mock_call"
+    assert asyncio.run(coroutine) == 5
+    assert collector.findings == []
+
+
+def test_proxy_send_and_close_count_as_use(collector: Collector) -> None:
+    mock = AsyncMock(return_value=3)
+    coroutine = mock()
+    with pytest.raises(StopIteration) as stop:
+        coroutine.send(None)
+    assert stop.value.value == 3
+    closed = mock()
+    closed.close()
+    del coroutine, closed
+    gc.collect()
+    assert collector.findings == []
+    assert collector.instrumentation.tracked == {}
+
+
+def test_dropped_coroutine_is_a_finding(collector: Collector) -> None:
+    client = AsyncMock()
+    client.ping()
+    gc.collect()
+    [finding] = collector.findings
+    assert finding.kind is FindingKind.NEVER_AWAITED
+    assert finding.subject == "mock.ping"  # no test context: the mock's own name
+    assert finding.where.path == __file__
+
+
+def test_guard_keeps_no_mock_or_coroutine_alive(collector: Collector) -> None:
+    mock = AsyncMock(return_value=1)
+    coroutine = mock()
+    mock_ref = weakref.ref(mock)
+    assert asyncio.run(coroutine) == 1
+    del mock, coroutine
+    gc.collect()
+    assert mock_ref() is None
+
+
+def test_internal_error_never_breaks_the_call(collector: Collector, monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(*args: object) -> None:
+        raise RuntimeError("guard bug")
+
+    monkeypatch.setattr(collector, "mock_coroutine_created", explode)
+    assert asyncio.run(AsyncMock(return_value=2)()) == 2
+    assert collector.internal_error_count == 1
+    assert "guard bug" in collector.internal_errors[0]
