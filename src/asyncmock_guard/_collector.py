@@ -7,10 +7,11 @@ what coroutines do. The collector turns those events into findings (with ``_nami
 
 from __future__ import annotations
 
+import sys
 import traceback
 import types
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import CodeType, FrameType
 from typing import Any
@@ -22,15 +23,23 @@ from asyncmock_guard._instrumentation import EXECUTE_MOCK_CALL_CODE, CoroutineRe
 _MAX_INTERNAL_ERRORS = 20
 
 
+_MAX_FRAMES_TO_TEST = 64  # how far up from a mock call to look for the test function's frame
+
+
 @dataclass
 class TestContext:
-    """The running test, as plain data: no pytest objects beyond the ``funcargs`` mapping."""
+    """The running test, as plain data: no pytest objects beyond the ``funcargs`` mapping.
+
+    ``test_frame`` is the test function's frame, found at the first AsyncMock call of the call
+    phase and released when that phase ends: its locals are where the test named its mocks.
+    """
 
     nodeid: str
     codes: frozenset[CodeType]
     mode: str  # "strict", "warn" or "off"
     funcargs: Mapping[str, object] | None = None
     phase: str = "setup"
+    test_frame: FrameType | None = None
 
     @property
     def active(self) -> bool:
@@ -51,6 +60,8 @@ class Collector:
     internal_error_count: int = 0
     outstanding: Counter[str | None] = field(default_factory=Counter)
     _tests_by_function: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    # Names a test used, kept past its call phase only while it left unawaited coroutines behind.
+    _names_after_call: dict[str, dict[int, str]] = field(default_factory=dict)
     instrumentation: Instrumentation = field(init=False)
 
     def __post_init__(self) -> None:
@@ -62,7 +73,19 @@ class Collector:
         for code in context.codes:
             self._tests_by_function[(code.co_filename, code.co_name)] = (context.nodeid, context.mode)
 
+    def end_call_phase(self) -> None:
+        """Release the test's frame; keep its names only if its coroutines may still be reported."""
+        context = self.context
+        if context is None or context.test_frame is None:
+            return
+        if self.outstanding[context.nodeid] > 0:
+            self._names_after_call[context.nodeid] = self._names(None, context.nodeid)
+        context.test_frame = None
+
     def leave_test(self) -> None:
+        context = self.context
+        if context is not None and self.outstanding[context.nodeid] <= 0:
+            self._names_after_call.pop(context.nodeid, None)
         self.context = None
         self.outside_phase = "between tests"
 
@@ -74,18 +97,29 @@ class Collector:
         return self.outstanding[nodeid]
 
     # --- naming scope ----------------------------------------------------------------------------
-    def _test_frames(self, frame: FrameType | None) -> Iterator[FrameType]:
+    def _find_test_frame(self, frame: FrameType | None) -> None:
         context = self.context
-        if context is None:
+        if context is None or context.test_frame is not None or context.phase != "call":
             return
-        while frame is not None:
+        for _ in range(_MAX_FRAMES_TO_TEST):
+            if frame is None:
+                return
             if frame.f_code in context.codes:
-                yield frame
+                context.test_frame = frame
+                return
             frame = frame.f_back
 
-    def _names(self, frame: FrameType | None) -> dict[int, str]:
+    def _names(self, frame: FrameType | None, owner: str | None) -> dict[int, str]:
+        """What the owning test calls each object: its frame's locals (live), fixtures, else a snapshot."""
         context = self.context
-        return _naming.scope_names(self._test_frames(frame), context.funcargs if context else None)
+        if context is None or context.nodeid != owner:
+            return dict(self._names_after_call.get(owner or "", {}))
+        self._find_test_frame(frame)
+        frames = [context.test_frame] if context.test_frame is not None else []
+        names = _naming.scope_names(frames, context.funcargs)
+        for key, name in self._names_after_call.get(context.nodeid, {}).items():
+            names.setdefault(key, name)
+        return names
 
     def _owner(self) -> tuple[str | None, str, str]:
         context = self.context
@@ -103,23 +137,11 @@ class Collector:
         if context is not None and not context.active:
             return None
         owner, phase, _ = self._owner()
-        names = self._names(frame)
-        if frame is not None:
-            where = _frames.frame_location(frame)
-            caller_is_async = _frames.is_async_code(frame.f_code)
-        else:
-            where, caller_is_async = Location("<unknown>", 0), False
-        record = CoroutineRecord(
-            owner=owner,
-            phase=phase,
-            subject=_naming.subject_of(mock, names),
-            where=where,
-            caller_is_async=caller_is_async,
-            mock_id=id(mock),
-            names=names,
-        )
+        self._find_test_frame(frame)
         self.outstanding[owner] += 1
-        return record
+        if frame is None:
+            return CoroutineRecord(owner, phase, None, 0, id(mock))
+        return CoroutineRecord(owner, phase, frame.f_code, frame.f_lineno, id(mock))
 
     def coroutine_settled(self, record: CoroutineRecord) -> None:
         self.outstanding[record.owner] -= 1
@@ -127,16 +149,17 @@ class Collector:
     def coroutine_misused(self, record: CoroutineRecord, coroutine: object, operation: str,
                           frame: FrameType) -> str | None:
         where = _frames.frame_location(frame)
+        mock = _mock_of(coroutine)
+        names = self._names(frame, record.owner)
+        subject = _naming.subject_of(mock, names)
         note = (
-            f"asyncmock-guard: `{record.subject}()` returned a coroutine that was used as a value"
+            f"asyncmock-guard: `{subject}()` returned a coroutine that was used as a value"
             f" ({operation}) at {_advice.short_path(where, self.rootdir)}: it must be awaited, or the mock must be a"
             " MagicMock; see the asyncmock-guard report for the fix."
         )
         if record.reported:
             return note
         record.reported = True
-        mock = _mock_of(coroutine)
-        names = {**self._names(frame), **record.names}
         message, fix = _advice.coroutine_misuse(
             mock, names, operation, where=where, call_site=record.where,
             caller_is_async=record.caller_is_async, rootdir=self.rootdir,
@@ -145,7 +168,7 @@ class Collector:
         self._add(Finding(
             kind=FindingKind.COROUTINE_MISUSE,
             nodeid=record.owner,
-            subject=record.subject,
+            subject=subject,
             where=where,
             message=message,
             fix=fix,
@@ -168,14 +191,15 @@ class Collector:
     def _mock_never_awaited(self, coroutine: types.CoroutineType[Any, Any, Any],
                             record: CoroutineRecord) -> bool:
         mock = _mock_of(coroutine)
+        names = self._names(sys._getframe(), record.owner)
         message, fix = _advice.never_awaited_mock(
-            mock, record.names, where=record.where, caller_is_async=record.caller_is_async, rootdir=self.rootdir
+            mock, names, where=record.where, caller_is_async=record.caller_is_async, rootdir=self.rootdir
         )
         owner, _, mode = self._owner()
         self._add(Finding(
             kind=FindingKind.NEVER_AWAITED,
             nodeid=record.owner,
-            subject=record.subject,
+            subject=_naming.subject_of(mock, names),
             where=record.where,
             message=message,
             fix=fix,

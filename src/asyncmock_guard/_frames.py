@@ -114,10 +114,10 @@ def caller_frame(depth: int = 2) -> FrameType | None:
 def frame_location(frame: FrameType) -> Location:
     """The file, current line and function name of a frame."""
     code = frame.f_code
-    return Location(code.co_filename, frame.f_lineno, _code_name(code))
+    return Location(code.co_filename, frame.f_lineno, code_name(code))
 
 
-def _code_name(code: CodeType) -> str:
+def code_name(code: CodeType) -> str:
     return getattr(code, "co_qualname", code.co_name)
 
 

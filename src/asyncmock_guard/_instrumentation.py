@@ -19,8 +19,8 @@ import sys
 import types
 import warnings
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from types import FrameType
+from dataclasses import dataclass
+from types import CodeType, FrameType
 from typing import Any, Protocol, TypeVar
 from unittest import mock as _mock
 
@@ -39,21 +39,32 @@ _COROUTINE_ATTRIBUTES = frozenset(dir(types.CoroutineType)) | {"cr_suspended", "
 EXECUTE_MOCK_CALL_CODE = _mock.AsyncMockMixin._execute_mock_call.__code__
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class CoroutineRecord:
-    """What the guard remembers of one AsyncMock coroutine. Holds no reference to mock or coroutine."""
+    """What the guard remembers of one AsyncMock coroutine. Holds no reference to mock or coroutine.
+
+    It is made on every AsyncMock call, so it holds only what is cheap to take then; names and advice
+    are worked out when (and only if) the coroutine turns out to be misused.
+    """
 
     owner: str | None
     phase: str
-    subject: str
-    where: Location
-    caller_is_async: bool
+    caller_code: CodeType | None  # the code and line that called the mock: the ``where`` of never-awaited
+    caller_line: int
     mock_id: int
-    names: dict[int, str] = field(repr=False)
     key: int = 0
-    active: bool = True
     reported: bool = False
     settled: bool = False
+
+    @property
+    def where(self) -> Location:
+        if self.caller_code is None:
+            return Location("<unknown>", 0)
+        return Location(self.caller_code.co_filename, self.caller_line, _frames.code_name(self.caller_code))
+
+    @property
+    def caller_is_async(self) -> bool:
+        return self.caller_code is not None and _frames.is_async_code(self.caller_code)
 
 
 class Listener(Protocol):
@@ -287,7 +298,16 @@ class Instrumentation:
     # --- events ---------------------------------------------------------------------------------
     def _on_mock_call(self, wrapped: Callable[..., Any], instance: object,
                       args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        coroutine = wrapped(*args, **kwargs)
+        # The guard finds an AsyncMock coroutine's origin by itself: spare CPython recording it.
+        depth = sys.get_coroutine_origin_tracking_depth()
+        if depth:
+            sys.set_coroutine_origin_tracking_depth(0)
+            try:
+                coroutine = wrapped(*args, **kwargs)
+            finally:
+                sys.set_coroutine_origin_tracking_depth(depth)
+        else:
+            coroutine = wrapped(*args, **kwargs)
         try:
             record = self.listener.mock_coroutine_created(
                 instance, _frames.first_user_frame(sys._getframe(1))
@@ -312,7 +332,7 @@ class Instrumentation:
     def misuse(self, record: CoroutineRecord, coroutine: object, operation: str,
                frame: FrameType | None) -> str | None:
         try:
-            if frame is None or _frames.is_library_frame(frame) or not record.active:
+            if frame is None or _frames.is_library_frame(frame):
                 return None
             return self.listener.coroutine_misused(record, coroutine, operation, frame)
         except Exception as error:  # noqa: BLE001

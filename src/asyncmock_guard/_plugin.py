@@ -119,6 +119,8 @@ class GuardPlugin:
         try:
             return (yield)
         finally:
+            if phase == "call":
+                self.collector.end_call_phase()
             if phase == "teardown":
                 if self.collector.outstanding_for(item.nodeid) > 0:
                     gc.collect()  # only a test that left unawaited mock coroutines behind pays for this
