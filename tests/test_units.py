@@ -232,6 +232,7 @@ def test_proxy_send_and_close_count_as_use(collector: Collector) -> None:
     del coroutine, closed
     gc.collect()
     assert collector.findings == []
+    assert collector.instrumentation.unsettled(None) == 0
     assert collector.instrumentation.tracked == {}
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 import traceback
 import types
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import CodeType, FrameType
@@ -58,7 +57,6 @@ class Collector:
     findings: list[Finding] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
     internal_error_count: int = 0
-    outstanding: Counter[str | None] = field(default_factory=Counter)
     _tests_by_function: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     # Names a test used, kept past its call phase only while it left unawaited coroutines behind.
     _names_after_call: dict[str, dict[int, str]] = field(default_factory=dict)
@@ -78,13 +76,13 @@ class Collector:
         context = self.context
         if context is None or context.test_frame is None:
             return
-        if self.outstanding[context.nodeid] > 0:
+        if self.instrumentation.unsettled(context.nodeid) > 0:
             self._names_after_call[context.nodeid] = self._names(None, context.nodeid)
         context.test_frame = None
 
-    def leave_test(self) -> None:
+    def leave_test(self, unsettled: int) -> None:
         context = self.context
-        if context is not None and self.outstanding[context.nodeid] <= 0:
+        if context is not None and unsettled <= 0:
             self._names_after_call.pop(context.nodeid, None)
         self.context = None
         self.outside_phase = "between tests"
@@ -92,9 +90,6 @@ class Collector:
     def drain(self) -> list[Finding]:
         drained, self.pending = self.pending, []
         return drained
-
-    def outstanding_for(self, nodeid: str) -> int:
-        return self.outstanding[nodeid]
 
     # --- naming scope ----------------------------------------------------------------------------
     def _find_test_frame(self, frame: FrameType | None) -> None:
@@ -132,19 +127,21 @@ class Collector:
         self.findings.append(finding)
 
     # --- instrumentation events ------------------------------------------------------------------
-    def mock_coroutine_created(self, mock: object, frame: FrameType | None) -> CoroutineRecord | None:
+    def mock_coroutine_created(
+        self, instrumentation: Instrumentation, mock: object, frame: FrameType | None
+    ) -> CoroutineRecord | None:
         context = self.context
-        if context is not None and not context.active:
+        if context is None:
+            owner, phase = None, self.outside_phase
+        elif context.mode == "off":
             return None
-        owner, phase, _ = self._owner()
-        self._find_test_frame(frame)
-        self.outstanding[owner] += 1
+        else:
+            owner, phase = context.nodeid, context.phase
+            if context.test_frame is None and phase == "call":
+                self._find_test_frame(frame)
         if frame is None:
-            return CoroutineRecord(owner, phase, None, 0, id(mock))
-        return CoroutineRecord(owner, phase, frame.f_code, frame.f_lineno, id(mock))
-
-    def coroutine_settled(self, record: CoroutineRecord) -> None:
-        self.outstanding[record.owner] -= 1
+            return CoroutineRecord(instrumentation, owner, phase, None, 0, id(mock))
+        return CoroutineRecord(instrumentation, owner, phase, frame.f_code, frame.f_lineno, id(mock))
 
     def coroutine_misused(self, record: CoroutineRecord, coroutine: object, operation: str,
                           frame: FrameType) -> str | None:
@@ -182,7 +179,6 @@ class Collector:
     def coroutine_never_awaited(self, coroutine: types.CoroutineType[Any, Any, Any],
                                 record: CoroutineRecord | None) -> bool:
         if record is not None:
-            self.outstanding[record.owner] -= 1
             if record.reported:
                 return True  # already reported as misuse: one report per coroutine
             return self._mock_never_awaited(coroutine, record)

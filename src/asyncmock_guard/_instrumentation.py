@@ -47,6 +47,7 @@ class CoroutineRecord:
     are worked out when (and only if) the coroutine turns out to be misused.
     """
 
+    instrumentation: Instrumentation
     owner: str | None
     phase: str
     caller_code: CodeType | None  # the code and line that called the mock: the ``where`` of never-awaited
@@ -54,7 +55,7 @@ class CoroutineRecord:
     mock_id: int
     key: int = 0
     reported: bool = False
-    settled: bool = False
+    settled: bool = False  # awaited, scheduled, sent into or closed: correct use
 
     @property
     def where(self) -> Location:
@@ -70,13 +71,13 @@ class CoroutineRecord:
 class Listener(Protocol):
     """What the instrumentation reports to; implemented by the collector."""
 
-    def mock_coroutine_created(self, mock: object, frame: FrameType | None) -> CoroutineRecord | None: ...
+    def mock_coroutine_created(
+        self, instrumentation: Instrumentation, mock: object, frame: FrameType | None
+    ) -> CoroutineRecord | None: ...
 
     def coroutine_misused(
         self, record: CoroutineRecord, coroutine: object, operation: str, frame: FrameType
     ) -> str | None: ...
-
-    def coroutine_settled(self, record: CoroutineRecord) -> None: ...
 
     def coroutine_never_awaited(self, coroutine: types.CoroutineType[Any, Any, Any],
                                 record: CoroutineRecord | None) -> bool: ...
@@ -132,26 +133,25 @@ class CoroutineProxy(wrapt.BaseObjectProxy[Any]):
     test still gets the exception it would have got.
     """
 
-    def __init__(self, wrapped: object, record: CoroutineRecord, guard: Instrumentation) -> None:
-        super().__init__(wrapped)
-        self._self_record = record
-        self._self_guard = guard
+    __slots__ = ("_self_record",)
+    _self_record: CoroutineRecord
 
     # --- the coroutine protocol: consuming the coroutine is correct use -------------------------
+    # Hot path: every awaited AsyncMock call goes through ``__await__``, so it only sets a flag.
     def __await__(self) -> Any:
-        self._self_guard.settle(self._self_record)
+        self._self_record.settled = True
         return self.__wrapped__.__await__()
 
     def send(self, value: object) -> Any:
-        self._self_guard.settle(self._self_record)
+        self._self_record.settled = True
         return self.__wrapped__.send(value)
 
     def throw(self, *args: Any) -> Any:
-        self._self_guard.settle(self._self_record)
+        self._self_record.settled = True
         return self.__wrapped__.throw(*args)
 
     def close(self) -> None:
-        self._self_guard.settle(self._self_record)
+        self._self_record.settled = True
         self.__wrapped__.close()
 
     def __repr__(self) -> str:
@@ -170,7 +170,8 @@ class CoroutineProxy(wrapt.BaseObjectProxy[Any]):
     # The real operation is done by a builtin (no frame of ours in the user's traceback).
     def _self_misuse(self, operation: str, perform: Callable[..., T], *args: Any) -> T:
         __tracebackhide__ = True
-        note = self._self_guard.misuse(self._self_record, self.__wrapped__, operation, sys._getframe(2))
+        record = self._self_record
+        note = record.instrumentation.misuse(record, self.__wrapped__, operation, sys._getframe(2))
         try:
             return perform(*args)
         except BaseException as error:
@@ -310,7 +311,7 @@ class Instrumentation:
             coroutine = wrapped(*args, **kwargs)
         try:
             record = self.listener.mock_coroutine_created(
-                instance, _frames.first_user_frame(sys._getframe(1))
+                self, instance, _frames.first_user_frame(sys._getframe(1))
             )
         except Exception as error:  # noqa: BLE001 - an internal error must never break the test
             self.listener.internal_error(error)
@@ -319,15 +320,22 @@ class Instrumentation:
             return coroutine
         record.key = id(coroutine)
         self.tracked[record.key] = record
-        return CoroutineProxy(coroutine, record, self)
+        proxy = CoroutineProxy(coroutine)
+        proxy._self_record = record
+        return proxy
 
-    def settle(self, record: CoroutineRecord) -> None:
-        """The coroutine was awaited, scheduled, sent into or closed: correct use."""
-        if not record.settled:
-            record.settled = True
-            if self.tracked.get(record.key) is record:
-                del self.tracked[record.key]
-            self.listener.coroutine_settled(record)
+    def unsettled(self, owner: str | None) -> int:
+        """Forget the records of coroutines that were used correctly; count ``owner``'s others.
+
+        Done once per test rather than on every ``await``, which must stay cheap.
+        """
+        count = 0
+        for key, record in list(self.tracked.items()):
+            if record.settled:
+                del self.tracked[key]
+            elif record.owner == owner:
+                count += 1
+        return count
 
     def misuse(self, record: CoroutineRecord, coroutine: object, operation: str,
                frame: FrameType | None) -> str | None:

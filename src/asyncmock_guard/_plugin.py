@@ -122,9 +122,11 @@ class GuardPlugin:
             if phase == "call":
                 self.collector.end_call_phase()
             if phase == "teardown":
-                if self.collector.outstanding_for(item.nodeid) > 0:
+                unsettled = self.collector.instrumentation.unsettled(item.nodeid)
+                if unsettled:
                     gc.collect()  # only a test that left unawaited mock coroutines behind pays for this
-                self.collector.leave_test()
+                    unsettled = self.collector.instrumentation.unsettled(item.nodeid)
+                self.collector.leave_test(unsettled)
             self._dispatch(self.collector.drain(), item, phase)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
