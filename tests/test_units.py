@@ -136,12 +136,6 @@ def test_first_user_frame_skips_library_frames() -> None:
     assert frame.f_code.co_name == "through_library"
 
 
-def test_origin_location_skips_library_entries() -> None:
-    origin = ((asyncio.__file__, 10, "create_task"), ("/project/app.py", 7, "schedule"))
-    assert _frames.origin_location(origin) == Location("/project/app.py", 7, "schedule")
-    assert _frames.origin_location(None) is None
-
-
 # --- modes and findings --------------------------------------------------------------------------------
 
 
@@ -234,6 +228,19 @@ def test_proxy_send_and_close_count_as_use(collector: Collector) -> None:
     assert collector.findings == []
     assert collector.instrumentation.unsettled(None) == 0
     assert collector.instrumentation.tracked == {}
+
+
+def test_yield_from_in_a_generator_based_coroutine_is_an_await(collector: Collector) -> None:
+    @types.coroutine
+    def legacy(awaitable: object) -> object:
+        return (yield from awaitable)  # type: ignore[misc]
+
+    async def main() -> object:
+        return await legacy(AsyncMock(return_value=4)())  # type: ignore[misc]
+
+    assert asyncio.run(main()) == 4
+    gc.collect()
+    assert collector.findings == []
 
 
 def test_dropped_coroutine_is_a_finding(collector: Collector) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import sys
 import sysconfig
 from types import CodeType, FrameType
 
@@ -101,16 +100,6 @@ def first_user_frame(frame: FrameType | None) -> FrameType | None:
     return frame
 
 
-def caller_frame(depth: int = 2) -> FrameType | None:
-    """The first user frame above the caller of the function that calls this."""
-    try:
-        frame: FrameType | None = sys._getframe(depth)
-    except ValueError:  # pragma: no cover - the stack is never that short here
-        return None
-    return first_user_frame(frame)
-
-
-
 def frame_location(frame: FrameType) -> Location:
     """The file, current line and function name of a frame."""
     code = frame.f_code
@@ -129,13 +118,3 @@ def is_async_code(code: CodeType) -> bool:
 def is_generator_based_coroutine(code: CodeType) -> bool:
     """True for ``@types.coroutine`` generators, where ``yield from coro`` is a legitimate await."""
     return bool(code.co_flags & inspect.CO_ITERABLE_COROUTINE)
-
-
-def origin_location(origin: tuple[tuple[str, int, str], ...] | None) -> Location | None:
-    """The first user frame recorded in a coroutine's ``cr_origin`` (innermost first)."""
-    if not origin:
-        return None
-    for filename, line, function in origin:
-        if not is_library_location(filename):
-            return Location(filename, line, function)
-    return None
