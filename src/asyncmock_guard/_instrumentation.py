@@ -332,7 +332,7 @@ class Instrumentation:
         count = 0
         for key, record in list(self.tracked.items()):
             if record.settled:
-                del self.tracked[key]
+                self.tracked.pop(key, None)  # a finalizer may have run meanwhile
             elif record.owner == owner:
                 count += 1
         return count
