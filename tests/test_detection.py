@@ -32,6 +32,7 @@ class Case:
     warn_outcome: str  # the outcome without the guard, which warn mode must keep
     path: str = "app.py"
     message_contains: tuple[str, ...] = field(default=())
+    plugins: tuple[str, ...] = ()  # extra pytest arguments, e.g. to run under anyio or asyncio strict mode
 
     @property
     def line(self) -> int:
@@ -438,6 +439,63 @@ CASES = {
         fix_contains=("send_email = MagicMock()",),
         warn_outcome="passed",
     ),
+    "anyio-plugin": Case(
+        app="""
+        async def first_row(repo):
+            rows = repo.fetch_rows()
+            return rows[0]  # <-- misuse
+        """,
+        test="""
+        import pytest
+        from unittest.mock import AsyncMock
+        import app
+
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
+
+        @pytest.mark.anyio
+        async def test_first_row():
+            repo = AsyncMock()
+            repo.fetch_rows.return_value = [1]
+            assert await app.first_row(repo) == 1
+        """,
+        kind="coroutine-misuse",
+        subject="repo.fetch_rows",
+        marker="<-- misuse",
+        operation="subscript",
+        fix_contains=("repo.fetch_rows = MagicMock(return_value=[1])", "rows = await repo.fetch_rows()"),
+        warn_outcome="failed",
+        plugins=("-o", "asyncio_mode=strict"),
+    ),
+    "pytest-asyncio-strict-mode": Case(
+        app="""
+        async def first_row(repo):
+            rows = repo.fetch_rows()
+            return rows[0]  # <-- misuse
+        """,
+        test="""
+        import pytest
+        from unittest.mock import AsyncMock
+        import app
+
+        @pytest.fixture
+        def repo():
+            return AsyncMock()
+
+        @pytest.mark.asyncio
+        async def test_first_row(repo):
+            repo.fetch_rows.return_value = [1]
+            assert await app.first_row(repo) == 1
+        """,
+        kind="coroutine-misuse",
+        subject="repo.fetch_rows",
+        marker="<-- misuse",
+        operation="subscript",
+        fix_contains=("repo.fetch_rows = MagicMock(return_value=[1])",),
+        warn_outcome="failed",
+        plugins=("-o", "asyncio_mode=strict"),
+    ),
     "unittest-isolated-asyncio-testcase": Case(
         app="""
         async def archive(session, item):
@@ -486,7 +544,7 @@ def _nodeid(case: Case) -> str:
 def test_finding_is_reported(pytester: pytest.Pytester, name: str, mode: str) -> None:
     case = CASES[name]
     write_project(pytester, app=case.app, test_case=case.test)
-    run = run_guard(pytester, mode)
+    run = run_guard(pytester, mode, *case.plugins)
     finding = run.only()
     assert finding["kind"] == case.kind
     assert finding["subject"] == case.subject
