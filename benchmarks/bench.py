@@ -1,0 +1,263 @@
+"""Measure what the guard costs: run a generated AsyncMock-heavy suite plain, in strict and in warn mode.
+
+    python benchmarks/bench.py [--tests 1000] [--rounds 5] [--max-ratio 1.05] [--json out.json] [--keep DIR]
+
+The suite uses AsyncMock *correctly* (the guard must find nothing in it): SQLAlchemy-style sessions,
+httpx-style clients, async context managers and iterators, gather, create_task, side effects, autospec,
+in async tests (pytest-asyncio) and sync tests (asyncio.run). Configurations are interleaved in every
+round to cancel drift; the minimum wall time of each is compared. This is a measurement, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+APP = '''
+import asyncio
+
+
+class Repository:
+    def __init__(self, session):
+        self.session = session
+
+    async def ids(self, query):
+        result = await self.session.execute(query)
+        return result.scalars().all()
+
+    async def one(self, query):
+        result = await self.session.execute(query)
+        return result.scalar_one_or_none()
+
+    async def save(self, item):
+        self.session.add(item)
+        await self.session.commit()
+        return item
+
+
+async def fetch_json(client, url):
+    response = await client.get(url)
+    response.raise_for_status()
+    return response.json()
+
+
+async def fetch_all(client, urls):
+    return await asyncio.gather(*(fetch_json(client, url) for url in urls))
+
+
+async def read_stream(source):
+    return [chunk async for chunk in source.stream()]
+
+
+async def locked_update(lock, store, key, value):
+    async with lock:
+        await store.set(key, value)
+        return await store.get(key)
+
+
+async def with_retry(call, attempts):
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except ConnectionError:
+            if attempt == attempts - 1:
+                raise
+    return None
+
+
+async def fan_out(worker, items):
+    tasks = [asyncio.create_task(worker.process(item)) for item in items]
+    return [await task for task in tasks]
+
+
+class Notifier:
+    async def send(self, message):
+        raise NotImplementedError
+
+
+async def notify_all(notifier, messages):
+    for message in messages:
+        await notifier.send(message)
+    return len(messages)
+'''
+
+TEST_MODULE = '''
+import asyncio
+from unittest.mock import AsyncMock, MagicMock, create_autospec
+
+import pytest
+
+import app
+
+
+@pytest.fixture
+def session():
+    session = AsyncMock()
+    session.add = MagicMock()
+    session.execute.return_value = MagicMock()
+    return session
+
+
+@pytest.fixture
+def client():
+    client = AsyncMock()
+    response = MagicMock()
+    response.json.return_value = {{"ok": True}}
+    client.get.return_value = response
+    return client
+
+
+@pytest.mark.parametrize("n", range({per_test}))
+async def test_repository_ids(session, n):
+    session.execute.return_value.scalars.return_value.all.return_value = list(range(n))
+    assert await app.Repository(session).ids("q") == list(range(n))
+    session.execute.assert_awaited_once_with("q")
+
+
+@pytest.mark.parametrize("n", range({per_test}))
+async def test_repository_save(session, n):
+    repository = app.Repository(session)
+    assert await repository.save(n) == n
+    session.add.assert_called_once_with(n)
+    session.commit.assert_awaited_once()
+
+
+@pytest.mark.parametrize("n", range({per_test}))
+async def test_fetch_all(client, n):
+    urls = [f"https://example.test/{{i}}" for i in range(3)]
+    assert await app.fetch_all(client, urls) == [{{"ok": True}}] * 3
+    assert client.get.await_count == 3
+
+
+@pytest.mark.parametrize("n", range({per_test}))
+async def test_stream_and_lock(n):
+    source = MagicMock()
+    source.stream.return_value.__aiter__.return_value = [b"a", b"b", n]
+    assert await app.read_stream(source) == [b"a", b"b", n]
+    lock = AsyncMock()
+    store = AsyncMock()
+    store.get.return_value = n
+    assert await app.locked_update(lock, store, "k", n) == n
+    lock.__aenter__.assert_awaited_once()
+
+
+@pytest.mark.parametrize("n", range({per_test}))
+async def test_retry_and_fan_out(n):
+    call = AsyncMock(side_effect=[ConnectionError(), ConnectionError(), n])
+    assert await app.with_retry(call, 3) == n
+    worker = AsyncMock()
+    worker.process.side_effect = lambda item: item * 2
+    assert await app.fan_out(worker, [1, 2, 3]) == [2, 4, 6]
+
+
+@pytest.mark.parametrize("n", range({per_test}))
+async def test_autospec(n):
+    notifier = create_autospec(app.Notifier, instance=True)
+    assert await app.notify_all(notifier, ["a", "b"]) == 2
+    assert notifier.send.await_count == 2
+
+
+@pytest.mark.parametrize("n", range({per_test}))
+def test_sync_with_asyncio_run(session, n):
+    session.execute.return_value.scalar_one_or_none.return_value = n
+    assert asyncio.run(app.Repository(session).one("q")) == n
+
+
+@pytest.mark.parametrize("n", range({per_test}))
+def test_sync_side_effect_function(n):
+    async def compute(value):
+        return value + 1
+
+    mock = AsyncMock(side_effect=compute)
+    assert asyncio.run(mock(n)) == n + 1
+    mock.assert_awaited_once_with(n)
+'''
+
+TESTS_PER_MODULE_PER_N = 8  # test functions in TEST_MODULE, each parametrized by ``per_test``
+INI = """
+[pytest]
+asyncio_mode = auto
+asyncio_default_fixture_loop_scope = function
+"""
+
+
+def generate(directory: Path, tests: int) -> int:
+    """Write the suite; return how many tests it has."""
+    per_test = 5
+    per_module = TESTS_PER_MODULE_PER_N * per_test
+    modules = max(1, round(tests / per_module))
+    (directory / "pytest.ini").write_text(INI)
+    (directory / "app.py").write_text(textwrap.dedent(APP))
+    for index in range(modules):
+        source = textwrap.dedent(TEST_MODULE).format(per_test=per_test)
+        (directory / f"test_suite_{index:03d}.py").write_text(source)
+    return modules * per_module
+
+
+CONFIGURATIONS: dict[str, list[str]] = {
+    "plain": ["-p", "no:asyncmock_guard"],
+    "strict": ["-p", "asyncmock_guard", "--asyncmock-guard=strict"],
+    "warn": ["-p", "asyncmock_guard", "--asyncmock-guard=warn"],
+}
+
+
+def run_once(directory: Path, arguments: list[str], expected: int) -> float:
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments]
+    environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    start = time.perf_counter()
+    completed = subprocess.run(command, cwd=directory, capture_output=True, text=True, env=environment, check=False)
+    elapsed = time.perf_counter() - start
+    output = completed.stdout
+    if completed.returncode != 0 or f"{expected} passed" not in output:
+        sys.stderr.write(output[-4000:] + completed.stderr[-2000:])
+        raise SystemExit(f"the benchmark suite did not pass with {' '.join(arguments)}")
+    if "asyncmock_guard" in " ".join(arguments) and "no:asyncmock_guard" not in arguments and "no findings" not in output:
+        sys.stderr.write(output[-4000:])
+        raise SystemExit("the guard reported findings in the (correct) benchmark suite")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tests", type=int, default=1000, help="about how many tests to generate")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds; each runs every configuration once")
+    parser.add_argument("--max-ratio", type=float, default=1.05, help="exit 1 if strict or warn exceed this ratio")
+    parser.add_argument("--json", type=Path, help="write the measurements to this file")
+    parser.add_argument("--keep", type=Path, help="generate the suite into this directory and keep it")
+    options = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="asyncmock-guard-bench-") as temporary:
+        directory = options.keep or Path(temporary)
+        directory.mkdir(parents=True, exist_ok=True)
+        count = generate(directory, options.tests)
+        print(f"suite: {count} tests in {directory}; {options.rounds} rounds; python {sys.version.split()[0]}")
+        run_once(directory, CONFIGURATIONS["plain"], count)  # warm up imports and the page cache
+        times: dict[str, list[float]] = {name: [] for name in CONFIGURATIONS}
+        for round_number in range(options.rounds):
+            order = list(CONFIGURATIONS)
+            order = order[round_number % len(order) :] + order[: round_number % len(order)]
+            for name in order:
+                times[name].append(run_once(directory, CONFIGURATIONS[name], count))
+
+    best = {name: min(values) for name, values in times.items()}
+    ratios = {name: best[name] / best["plain"] for name in ("strict", "warn")}
+    print(f"{'configuration':<14}{'min s':>9}{'median s':>10}{'ratio':>8}")
+    for name, values in times.items():
+        ratio = best[name] / best["plain"]
+        print(f"{name:<14}{best[name]:>9.3f}{statistics.median(values):>10.3f}{ratio:>8.3f}")
+    print(f"strict/plain = {ratios['strict']:.3f}   warn/plain = {ratios['warn']:.3f}   (target <= {options.max_ratio})")
+    if options.json:
+        options.json.write_text(json.dumps({"tests": count, "times": times, "ratios": ratios}, indent=2) + "\n")
+    return 1 if max(ratios.values()) > options.max_ratio else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
