@@ -1,0 +1,1 @@
+"""A tiny async service, the code under test of the example suite."""
