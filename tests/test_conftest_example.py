@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from _guardrun import INI
 
 EXAMPLE = (Path(__file__).parent.parent / "conftest_example.py").read_text()
@@ -99,9 +100,11 @@ def test_legacy_directory_only_warns(project: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1, failed=1, warnings=1)
     result.stdout.fnmatch_lines(
         [
-            "FAILED tests/test_new.py::test_misuse - asyncmock-guard (strict)*",
+            "tests/legacy/test_old.py .*",
+            "tests/test_new.py F*",
+            "asyncmock-guard (strict): 1 AsyncMock/coroutine misuse in this test",
             "*= warnings summary =*",
             "tests/legacy/test_old.py::test_misuse",
-            "*repository.py:21: AsyncMockGuardWarning: [[]never-awaited[]] session.add",
+            "*repository.py:20: AsyncMockGuardWarning: [[]never-awaited[]] session.add",
         ]
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 from unittest.mock import AsyncMock, MagicMock, Mock
 
 import pytest
-
 from app import assets
 
 
