@@ -564,3 +564,38 @@ def test_finding_is_reported(pytester: pytest.Pytester, name: str, mode: str) ->
     else:
         run.result.assert_outcomes(**{case.warn_outcome: 1}, warnings=1)
         assert f"{case.path}:{case.line}: AsyncMockGuardWarning: [{case.kind}] {case.subject}" in run.output
+
+
+OTHER_OPERATIONS = {
+    # operation: (expression using `pending`, the outcome without the guard)
+    "comparison !=": ('assert pending != "fresh"', "passed"),
+    "membership test": ('assert "a" in pending', "failed"),
+    "item assignment": ('pending["a"] = 1', "failed"),
+    "call": ("pending()", "failed"),
+}
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+@pytest.mark.parametrize("operation", sorted(OTHER_OPERATIONS))
+def test_other_uses_as_a_value(pytester: pytest.Pytester, operation: str, mode: str) -> None:
+    expression, outcome = OTHER_OPERATIONS[operation]
+    test = f"""
+    from unittest.mock import AsyncMock
+
+    def test_use():
+        store = AsyncMock()
+        pending = store.load()
+        {expression}  # <-- misuse
+    """
+    write_project(pytester, test_case=test)
+    run = run_guard(pytester, mode)
+    finding = run.only()
+    assert finding["kind"] == "coroutine-misuse"
+    assert finding["subject"] == "store.load"
+    assert finding["operation"] == operation
+    assert finding["where"] == {"path": "test_case.py", "line": line_of(test, "<-- misuse")}
+    assert "store.load = MagicMock(" in finding["fix"]
+    if mode == "strict":
+        run.result.assert_outcomes(failed=1)
+    else:
+        run.result.assert_outcomes(**{outcome: 1}, warnings=1)
