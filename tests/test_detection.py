@@ -122,6 +122,40 @@ CASES = {
         ),
         warn_outcome="failed",
     ),
+    "autospec-gap-awaited-result": Case(
+        app="""
+        class Result:
+            def scalars(self):
+                raise NotImplementedError
+
+        class Session:
+            async def execute(self, query) -> Result:
+                raise NotImplementedError
+
+        async def asset_ids(session):
+            result = await session.execute("SELECT id FROM assets")
+            return result.scalars().all()  # <-- misuse
+        """,
+        test="""
+        from unittest.mock import create_autospec
+        import app
+
+        async def test_asset_ids():
+            session = create_autospec(app.Session, instance=True)
+            session.execute.return_value.scalars.return_value.all.return_value = [4]
+            assert await app.asset_ids(session) == [4]
+        """,
+        kind="coroutine-misuse",
+        subject="session.execute.return_value.scalars",
+        marker="<-- misuse",
+        operation="attribute 'all'",
+        fix_contains=(
+            "session.execute.return_value = MagicMock()",
+            "session.execute.return_value = create_autospec(app.Result, instance=True)",
+            "session.execute.return_value.scalars.return_value.all.return_value = [4]",
+        ),
+        warn_outcome="failed",
+    ),
     "seed-pattern-2-sync-caller": Case(
         app="""
         def first_row(cursor):

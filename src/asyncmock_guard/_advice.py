@@ -7,9 +7,11 @@ moment the finding is made; it never keeps them.
 
 from __future__ import annotations
 
+import inspect
 import linecache
 import os
 import re
+import typing
 from collections.abc import Mapping
 
 from asyncmock_guard import _naming
@@ -105,6 +107,31 @@ def _awaited_result(mock: object) -> tuple[object, object] | None:
     return None
 
 
+def _awaited_return_class(awaited_mock: object) -> str | None:
+    """The class the real method returns, when the mock's parent has a spec and the method is annotated.
+
+    ``create_autospec`` of that class gives a result whose sync methods are MagicMocks and async
+    ones AsyncMocks, which is exactly what the code under test expects.
+    """
+    parent = _naming.parent_of(awaited_mock)
+    attribute = _naming.segment_of(awaited_mock)
+    spec = _naming.spec_class(parent) if parent is not None else None
+    if spec is None or attribute is None:
+        return None
+    method = inspect.getattr_static(spec, attribute, None)
+    method = getattr(method, "__func__", method)
+    if not callable(method):
+        return None
+    try:
+        returned = typing.get_type_hints(method).get("return")
+    except Exception:  # noqa: BLE001 - unresolvable annotations just mean no autospec advice
+        return None
+    origin = typing.get_origin(returned) or returned
+    if not isinstance(origin, type) or origin in (type(None), object):
+        return None
+    return f"{origin.__module__}.{origin.__qualname__}"
+
+
 def _relative(mock: object, ancestor: object) -> tuple[str, ...]:
     segments: list[str] = []
     for member in _naming.ancestry(mock):
@@ -166,11 +193,16 @@ def _sync_mock_fix(mock: object, names: Mapping[int, str], tail: tuple[str, ...]
         target = _naming.subject_of(mock, names)
         return [f"{target} = MagicMock(return_value={value})" if value != "..." else f"{target} = MagicMock()"]
     if awaited is not None:
-        result, _ = awaited
+        result, awaited_mock = awaited
         anchor = _anchor_for(result, names)
         target = ".".join((anchor, *_relative(mock, result)))
         chain = ".".join((target, "return_value", *tail))
         lines = [f"{anchor} = MagicMock()  # the awaited result is a plain object; only awaited methods are AsyncMock"]
+        real_class = _awaited_return_class(awaited_mock)
+        if real_class is not None:
+            lines.append(
+                f"# or, with its real class: {anchor} = create_autospec({real_class}, instance=True)"
+            )
     else:
         target = _naming.subject_of(mock, names)
         chain = ".".join((target, "return_value", *tail))

@@ -145,6 +145,12 @@ def subject_of(node: object, names: Mapping[int, str]) -> str:
     return str(path_of(node, names))
 
 
+def spec_class(node: object) -> type | None:
+    """The real class a mock was specced from (``spec=``, ``create_autospec``), if any."""
+    spec = _state(node, "_spec_class")
+    return spec if isinstance(spec, type) else None
+
+
 def configured_return_value(node: object) -> object:
     """The return value a test configured on a mock, or ``unittest.mock.DEFAULT``."""
     value = _state(node, "_mock_return_value")
