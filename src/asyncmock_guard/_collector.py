@@ -20,8 +20,6 @@ from asyncmock_guard._findings import Finding, FindingKind, Location
 from asyncmock_guard._instrumentation import EXECUTE_MOCK_CALL_CODE, CoroutineRecord, Instrumentation
 
 _MAX_INTERNAL_ERRORS = 20
-
-
 _MAX_FRAMES_TO_TEST = 64  # how far up from a mock call to look for the test function's frame
 
 
@@ -132,16 +130,16 @@ class Collector:
     ) -> CoroutineRecord | None:
         context = self.context
         if context is None:
-            owner, phase = None, self.outside_phase
+            owner, phase, mode = None, self.outside_phase, self.default_mode
         elif context.mode == "off":
             return None
         else:
-            owner, phase = context.nodeid, context.phase
+            owner, phase, mode = context.nodeid, context.phase, context.mode
             if context.test_frame is None and phase == "call":
                 self._find_test_frame(frame)
         if frame is None:
-            return CoroutineRecord(instrumentation, owner, phase, None, 0, id(mock))
-        return CoroutineRecord(instrumentation, owner, phase, frame.f_code, frame.f_lineno, id(mock))
+            return CoroutineRecord(instrumentation, owner, phase, mode, None, 0, id(mock))
+        return CoroutineRecord(instrumentation, owner, phase, mode, frame.f_code, frame.f_lineno, id(mock))
 
     def coroutine_misused(self, record: CoroutineRecord, coroutine: object, operation: str,
                           frame: FrameType) -> str | None:
@@ -161,7 +159,6 @@ class Collector:
             mock, names, operation, where=where, call_site=record.where,
             caller_is_async=record.caller_is_async, rootdir=self.rootdir,
         )
-        owner, _, mode = self._owner()
         self._add(Finding(
             kind=FindingKind.COROUTINE_MISUSE,
             nodeid=record.owner,
@@ -171,8 +168,7 @@ class Collector:
             fix=fix,
             operation=operation,
             phase=record.phase,
-            mode=mode if owner == record.owner else self._mode_of(record.owner),
-            late=owner != record.owner,
+            mode=record.mode,
         ))
         return note
 
@@ -191,7 +187,6 @@ class Collector:
         message, fix = _advice.never_awaited_mock(
             mock, names, where=record.where, caller_is_async=record.caller_is_async, rootdir=self.rootdir
         )
-        owner, _, mode = self._owner()
         self._add(Finding(
             kind=FindingKind.NEVER_AWAITED,
             nodeid=record.owner,
@@ -200,8 +195,7 @@ class Collector:
             message=message,
             fix=fix,
             phase=record.phase,
-            mode=mode if owner == record.owner else self._mode_of(record.owner),
-            late=owner != record.owner,
+            mode=record.mode,
         ))
         return True
 
@@ -236,7 +230,6 @@ class Collector:
             fix=fix,
             phase=phase if owner == current else "call",
             mode=mode,
-            late=owner != current,
         ))
         return True
 
@@ -253,12 +246,6 @@ class Collector:
             if known is not None:
                 return known
         return current, mode
-
-    def _mode_of(self, nodeid: str | None) -> str:
-        for known_nodeid, mode in self._tests_by_function.values():
-            if known_nodeid == nodeid:
-                return mode
-        return self.default_mode
 
     def internal_error(self, error: BaseException) -> None:
         self.internal_error_count += 1

@@ -53,8 +53,6 @@ class Finding:
     phase: str = "call"
     # The mode in force for the owning test ("strict" or "warn"); not part of the report format.
     mode: str = field(default="strict", compare=False)
-    # Set when the finding was detected after the test that created it had finished.
-    late: bool = field(default=False, compare=False)
 
     def to_json(self, relpath: str) -> dict[str, Any]:
         """The report-file form; the key names are a public, stable format."""

@@ -50,6 +50,7 @@ class CoroutineRecord:
     instrumentation: Instrumentation
     owner: str | None
     phase: str
+    mode: str  # of the owning test, which may have ended when the finding is made
     caller_code: CodeType | None  # the code and line that called the mock: the ``where`` of never-awaited
     caller_line: int
     mock_id: int
