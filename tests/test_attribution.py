@@ -47,6 +47,8 @@ def test_plain_coroutine_collected_two_tests_later_blames_the_first(pytester: py
     import gc
     import app
 
+    gc.disable()  # the cycle is collected exactly where test_third says so
+
     def test_first():
         holder = {}
         holder["self"] = holder
@@ -57,6 +59,7 @@ def test_plain_coroutine_collected_two_tests_later_blames_the_first(pytester: py
 
     def test_third():
         gc.collect()
+        gc.enable()
     """
     write_project(pytester, app=APP, test_case=test)
     run = run_guard(pytester, mode)

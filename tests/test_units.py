@@ -18,7 +18,7 @@ from asyncmock_guard import _advice, _frames, _naming
 from asyncmock_guard._collector import Collector
 from asyncmock_guard._config import Mode
 from asyncmock_guard._findings import Finding, FindingKind, Location
-from asyncmock_guard._instrumentation import CoroutineProxy, add_note
+from asyncmock_guard._instrumentation import ORIGIN_TRACKING_DEPTH, CoroutineProxy, add_note
 
 # --- naming --------------------------------------------------------------------------------------------
 
@@ -196,7 +196,7 @@ def test_install_and_uninstall_restore_everything() -> None:
         assert instrumentation.installed
         assert vars(stdlib_mock.AsyncMockMixin)["_execute_mock_call"] is not execute
         assert warnings._warn_unawaited_coroutine is not hook  # type: ignore[attr-defined]
-        assert sys.get_coroutine_origin_tracking_depth() >= 12
+        assert sys.get_coroutine_origin_tracking_depth() >= ORIGIN_TRACKING_DEPTH
     assert vars(stdlib_mock.AsyncMockMixin)["_execute_mock_call"] is execute
     assert warnings._warn_unawaited_coroutine is hook  # type: ignore[attr-defined]
     assert sys.get_coroutine_origin_tracking_depth() == depth
