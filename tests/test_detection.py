@@ -7,6 +7,7 @@ in warn mode its outcome is what it would be without the guard and the finding i
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 
 import pytest
@@ -633,3 +634,66 @@ def test_other_uses_as_a_value(pytester: pytest.Pytester, operation: str, mode: 
         run.result.assert_outcomes(failed=1)
     else:
         run.result.assert_outcomes(**{outcome: 1}, warnings=1)
+
+
+# Cases whose first fix is a change to the test's mocks (not to the code under test), with a known value.
+PASTEABLE = [
+    "autospec-gap-awaited-result",
+    "comparison-passes-silently",
+    "iteration",
+    "len",
+    "never-awaited-sync-caller",
+    "seed-pattern-1-incorrect",
+    "seed-pattern-1-so-called-correct",
+    "seed-pattern-2-sync-caller",
+    "seed-pattern-4-incorrect",
+    "truth-test-passes-silently",
+    "unnamed-awaited-result",
+]
+
+
+def _paste(test_source: str, fix: str) -> str:
+    """Apply a fix as a user would: the fix's lines replace, as one block, the test's lines that bind the
+    same targets (and those it says to drop); with none to replace, the block goes right after the last
+    line that sets up the mock it is about."""
+    lines = textwrap.dedent(test_source).lstrip("\n").splitlines()
+    block: list[str] = []
+    dropped: set[str] = set()
+    for fix_line in fix.splitlines():
+        if fix_line.startswith("# and drop `"):
+            dropped.add(fix_line.split("`")[1])
+        elif fix_line.startswith(("# or", "# if")):
+            break  # an alternative, not part of this fix
+        elif not fix_line.startswith("#"):
+            block.append(fix_line.split("  #")[0])
+    targets = {code.split(" = ", 1)[0] for code in block}
+
+    def target_of(line: str) -> str:
+        return line.strip().split(" = ", 1)[0] if " = " in line else ""
+
+    replaced = [
+        index
+        for index, line in enumerate(lines)
+        if target_of(line) in targets or line.strip().split("  #")[0] in dropped
+    ]
+    if replaced:
+        position = replaced[0]
+    else:
+        roots = {target.split(".", 1)[0] for target in targets}
+        position = 1 + max(index for index, line in enumerate(lines) if target_of(line).split(".", 1)[0] in roots)
+    indent = lines[position][: len(lines[position]) - len(lines[position].lstrip())]
+    kept = [line for index, line in enumerate(lines) if index not in replaced]
+    position -= sum(1 for index in replaced if index < position)
+    kept[position:position] = [indent + code for code in block]
+    return "from unittest.mock import MagicMock, create_autospec\n" + "\n".join(kept) + "\n"
+
+
+@pytest.mark.parametrize("name", PASTEABLE)
+def test_the_fix_works_when_pasted(pytester: pytest.Pytester, name: str) -> None:
+    case = CASES[name]
+    write_project(pytester, app=case.app, test_case=case.test)
+    finding = run_guard(pytester, "strict", *case.plugins).only()
+    (pytester.path / "test_case.py").write_text(_paste(case.test, finding["fix"]))
+    fixed = run_guard(pytester, "strict", *case.plugins)
+    fixed.result.assert_outcomes(passed=1)
+    assert fixed.findings == []

@@ -193,16 +193,11 @@ def _sync_mock_fix(mock: object, names: Mapping[int, str], tail: tuple[str, ...]
         target = _naming.subject_of(mock, names)
         return [f"{target} = MagicMock(return_value={value})" if value != "..." else f"{target} = MagicMock()"]
     if awaited is not None:
-        result, awaited_mock = awaited
+        result = awaited[0]
         anchor = _anchor_for(result, names)
         target = ".".join((anchor, *_relative(mock, result)))
         chain = ".".join((target, "return_value", *tail))
         lines = [f"{anchor} = MagicMock()  # the awaited result is a plain object; only awaited methods are AsyncMock"]
-        real_class = _awaited_return_class(awaited_mock)
-        if real_class is not None:
-            lines.append(
-                f"# or, with its real class: {anchor} = create_autospec({real_class}, instance=True)"
-            )
     else:
         target = _naming.subject_of(mock, names)
         chain = ".".join((target, "return_value", *tail))
@@ -219,6 +214,9 @@ def _sync_mock_fix(mock: object, names: Mapping[int, str], tail: tuple[str, ...]
             lines.append(f"# and drop `{replaced}`, which the chain above replaces")
         else:
             lines.append(f"# and assign no AsyncMock to `{target}`: it would make the call async again")
+        real_class = _awaited_return_class(awaited[1])
+        if real_class is not None:
+            lines.append(f"# or, specced from its real class: {anchor} = create_autospec({real_class}, instance=True)")
     return lines
 
 
