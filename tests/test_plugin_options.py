@@ -323,3 +323,30 @@ def test_misuse_keeps_the_original_exception(pytester: pytest.Pytester) -> None:
     run = run_guard(pytester, "warn")
     run.result.assert_outcomes(passed=1, warnings=1)
     assert "never awaited" not in run.result.stderr.str()  # one report per coroutine, none at exit
+
+
+def test_internal_error_becomes_one_warning_and_changes_nothing(pytester: pytest.Pytester) -> None:
+    _project(pytester, MISUSE_TEST)
+    pytester.makeconftest(
+        """
+        import asyncmock_guard._advice
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("a bug in the guard")
+
+        asyncmock_guard._advice.coroutine_misuse = broken
+        asyncmock_guard._advice.never_awaited_mock = broken
+        """
+    )
+    run = run_guard(pytester, "strict")
+    # as without the guard: the test's own TypeError and Python's own warning; plus one internal warning
+    run.result.assert_outcomes(failed=1, warnings=2)
+    run.result.stdout.fnmatch_lines(
+        [
+            "*TypeError: 'coroutine' object is not subscriptable",
+            "*AsyncMockGuardInternalWarning: asyncmock-guard: 2 internal error(s) were ignored*",
+            "*RuntimeError: a bug in the guard",
+            "*RuntimeWarning: coroutine 'AsyncMockMixin._execute_mock_call' was never awaited",
+        ]
+    )
+    assert run.findings == []

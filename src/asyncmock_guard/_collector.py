@@ -154,7 +154,6 @@ class Collector:
         )
         if record.reported:
             return note
-        record.reported = True
         message, fix = _advice.coroutine_misuse(
             mock, names, operation, where=where, call_site=record.where,
             caller_is_async=record.caller_is_async, rootdir=self.rootdir,
@@ -170,6 +169,7 @@ class Collector:
             phase=record.phase,
             mode=record.mode,
         ))
+        record.reported = True
         return note
 
     def coroutine_never_awaited(self, coroutine: types.CoroutineType[Any, Any, Any],

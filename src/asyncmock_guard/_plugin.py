@@ -7,11 +7,11 @@ become ``AsyncMockGuardWarning``s, which pytest attributes to the running test.
 
 from __future__ import annotations
 
+import contextlib
 import gc
-import inspect
 import sys
 import warnings
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from types import CodeType
 from typing import Any
 
@@ -112,22 +112,37 @@ class GuardPlugin:
             self.collector.enter_test(context)
         context.phase = phase
 
+    @contextlib.contextmanager
+    def _shielded(self) -> Iterator[None]:
+        """An error of the guard itself becomes one warning at the end; the user's run goes on."""
+        try:
+            yield
+        except Exception as error:  # noqa: BLE001
+            self.collector.internal_error(error)
+
     def _phase(self, item: pytest.Item, phase: str) -> Generator[None, object, object]:
         if not self.active:
             return (yield)
-        self._enter(item, phase)
+        with self._shielded():
+            self._enter(item, phase)
         try:
             return (yield)
         finally:
-            if phase == "call":
-                self.collector.end_call_phase()
-            if phase == "teardown":
+            findings: list[Finding] = []
+            with self._shielded():
+                self._end_phase(item, phase)
+                findings = self.collector.drain()
+            self._dispatch(findings, item, phase)
+
+    def _end_phase(self, item: pytest.Item, phase: str) -> None:
+        if phase == "call":
+            self.collector.end_call_phase()
+        elif phase == "teardown":
+            unsettled = self.collector.instrumentation.unsettled(item.nodeid)
+            if unsettled:
+                gc.collect()  # only a test that left unawaited mock coroutines behind pays for this
                 unsettled = self.collector.instrumentation.unsettled(item.nodeid)
-                if unsettled:
-                    gc.collect()  # only a test that left unawaited mock coroutines behind pays for this
-                    unsettled = self.collector.instrumentation.unsettled(item.nodeid)
-                self.collector.leave_test(unsettled)
-            self._dispatch(self.collector.drain(), item, phase)
+            self.collector.leave_test(unsettled)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -167,24 +182,29 @@ class GuardPlugin:
         report = yield
         findings = item.stash.get(_phase_findings_key, {}).pop(call.when, None)
         if findings:
-            text = _reporting.failure_text(findings, self.rootdir)
-            if report.passed:
-                report.outcome = "failed"
-                report.longrepr = text
-            else:
-                report.sections.append(("asyncmock-guard", text))
+            with self._shielded():
+                text = _reporting.failure_text(findings, self.rootdir)
+                if report.passed:
+                    report.outcome = "failed"
+                    report.longrepr = text
+                else:
+                    report.sections.append(("asyncmock-guard", text))
         return report
 
     # --- end of session --------------------------------------------------------------------------------
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.active:
             return
-        _forget_last_failure()
-        gc.collect()  # coroutines kept by cycles are finalized now, while the guard still listens
-        self.collector.outside_phase = "session end"
-        self._dispatch(self.collector.drain(), None, "session end")
+        findings: list[Finding] = []
+        with self._shielded():
+            _forget_last_failure()
+            gc.collect()  # coroutines kept by cycles are finalized now, while the guard still listens
+            self.collector.outside_phase = "session end"
+            findings = self.collector.drain()
+        self._dispatch(findings, None, "session end")
         if self.report_path is not None:
-            _reporting.write_json(self.report_path, self.mode.value, self.collector.findings, self.rootdir)
+            with self._shielded():
+                _reporting.write_json(self.report_path, self.mode.value, self.collector.findings, self.rootdir)
         if self.unattributed_strict and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         self._record_internal_errors()
@@ -203,7 +223,7 @@ class GuardPlugin:
                     _reporting.AsyncMockGuardInternalWarning(message),
                     _reporting.AsyncMockGuardInternalWarning,
                     __file__,
-                    inspect.currentframe().f_lineno if inspect.currentframe() else 0,  # type: ignore[union-attr]
+                    0,
                 ),
                 "when": "config",
                 "nodeid": "",
