@@ -108,10 +108,11 @@ def test_with_await(line: str, callee: str | None, expected: str | None) -> None
     assert _advice.with_await(line, callee) == expected
 
 
-def test_short_path_is_relative_to_rootdir(tmp_path: pytest.TempPathFactory) -> None:
+def test_short_location_is_relative_to_rootdir(tmp_path: pytest.TempPathFactory) -> None:
     where = Location(str(tmp_path / "pkg" / "mod.py"), 3)  # type: ignore[operator]
-    assert _advice.short_path(where, str(tmp_path)) == "pkg/mod.py:3"
-    assert _advice.short_path(Location("/elsewhere/mod.py", 1), str(tmp_path)) == "/elsewhere/mod.py:1"
+    assert where.short(str(tmp_path)) == "pkg/mod.py:3"
+    assert Location("/elsewhere/mod.py", 1).short(str(tmp_path)) == "/elsewhere/mod.py:1"
+    assert Location("relative.py", 2).short(None) == "relative.py:2"
 
 
 # --- frames ----------------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import linecache
-import os
 import re
 import typing
 from collections.abc import Mapping
@@ -19,25 +18,11 @@ from asyncmock_guard._findings import Location
 
 _ASSIGNMENT = re.compile(r"^(?P<target>[\w.\[\]'\"]+(?:\s*,\s*[\w.\[\]'\"]+)*\s*(?:[-+*/|&]?=)\s*)(?P<expr>.+)$")
 _RETURN = re.compile(r"^(?P<keyword>return\s+|yield\s+)(?P<expr>.+)$")
-# Operations after which the coroutine's value was wanted as data.
-_DATA_OPERATIONS = ("subscript", "item assignment", "item deletion", "iteration", "len()", "membership test")
 
 
 def source_line(where: Location) -> str:
     """The offending line's text, stripped (empty when the source cannot be read)."""
     return linecache.getline(where.path, where.line).strip()
-
-
-def short_path(where: Location, rootdir: str | None = None) -> str:
-    path = where.path
-    if rootdir:
-        try:
-            relative = os.path.relpath(path, rootdir)
-        except ValueError:  # pragma: no cover - another drive on Windows
-            relative = path
-        if not relative.startswith(".."):
-            path = relative
-    return f"{path}:{where.line}"
 
 
 def _call_span(line: str, callee: str) -> tuple[int, int] | None:
@@ -95,7 +80,7 @@ def with_await(line: str, callee: str | None = None) -> str | None:
 
 
 def _awaited_result(mock: object) -> tuple[object, object] | None:
-    """The nearest ancestor (or the mock itself) that is ``X.return_value`` of an AsyncMock ``X``.
+    """The nearest ancestor of ``mock`` that is ``X.return_value`` of an AsyncMock ``X``, with ``X``.
 
     That object is what ``await X(...)`` gives the code under test: a plain object in the real
     library (a SQLAlchemy ``Result``, an httpx ``Response``), so it must not be an AsyncMock.
@@ -236,7 +221,7 @@ def _missing_await(mock: object, call_site: Location, rootdir: str | None) -> li
         return []
     return [
         f"# or, if the real `{attribute}` is a coroutine function, the code under test is missing"
-        f" `await` at {short_path(call_site, rootdir)}:",
+        f" `await` at {call_site.short(rootdir)}:",
         f"#     {awaited_line}",
     ]
 
@@ -254,7 +239,7 @@ def coroutine_misuse(mock: object, names: Mapping[int, str], operation: str, *, 
     else:
         consequence = "which fails because a coroutine is not the data the code expected"
     message = (
-        f"{why}. The code at {short_path(where, rootdir)} used that coroutine as a value ({operation})"
+        f"{why}. The code at {where.short(rootdir)} used that coroutine as a value ({operation})"
         f" instead of awaiting it, {consequence}."
     )
     tail: tuple[str, ...] = ()
@@ -284,7 +269,7 @@ def never_awaited_mock(mock: object, names: Mapping[int, str], *, where: Locatio
     attribute = _naming.segment_of(mock) or subject
     function = where.function or "the caller"
     message = (
-        f"`{subject}(...)` was called at {short_path(where, rootdir)} but the coroutine it returned was"
+        f"`{subject}(...)` was called at {where.short(rootdir)} but the coroutine it returned was"
         f" never awaited, so the mocked call never ran: no side_effect, await_count stays 0, and the"
         f" code under test went on without its result."
     )
@@ -301,7 +286,7 @@ def never_awaited_mock(mock: object, names: Mapping[int, str], *, where: Locatio
         f" and must not be an AsyncMock."
     )
     fix = [
-        f"# if the real `{attribute}` is a coroutine function, await it at {short_path(where, rootdir)}:",
+        f"# if the real `{attribute}` is a coroutine function, await it at {where.short(rootdir)}:",
         awaited_line,
         f"# if the real `{attribute}` is synchronous, mock it with MagicMock:",
         *configure,
@@ -315,7 +300,7 @@ def never_awaited_function(qualname: str, where: Location, *, known_call_site: b
     line = source_line(where) if known_call_site else ""
     function_name = qualname.rsplit(".", 1)[-1]
     message = (
-        f"`{qualname}()` was called at {short_path(where, rootdir)} and returned a coroutine that was never"
+        f"`{qualname}()` was called at {where.short(rootdir)} and returned a coroutine that was never"
         f" awaited, scheduled or closed, so its body never ran."
     )
     if not known_call_site:
@@ -325,7 +310,7 @@ def never_awaited_function(qualname: str, where: Location, *, known_call_site: b
         )
     call = _call_expression(line, function_name) or f"{function_name}(...)"
     fix = [
-        f"# in async code, await it at {short_path(where, rootdir)}:",
+        f"# in async code, await it at {where.short(rootdir)}:",
         with_await(line, function_name) or f"await {call}",
         "# in synchronous code (a sync test), run it to completion:",
         f"asyncio.run({call})",

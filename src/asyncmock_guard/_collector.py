@@ -149,7 +149,7 @@ class Collector:
         subject = _naming.subject_of(mock, names)
         note = (
             f"asyncmock-guard: `{subject}()` returned a coroutine that was used as a value"
-            f" ({operation}) at {_advice.short_path(where, self.rootdir)}: it must be awaited, or the mock must be a"
+            f" ({operation}) at {where.short(self.rootdir)}: it must be awaited, or the mock must be a"
             " MagicMock; see the asyncmock-guard report for the fix."
         )
         if record.reported:

@@ -7,6 +7,7 @@ so everything downstream (failure text, warnings, summary, JSON) only reads stri
 from __future__ import annotations
 
 import enum
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,17 @@ class FindingKind(str, enum.Enum):
         return self.value
 
 
+def relative_path(path: str, rootdir: str | None) -> str:
+    """``path`` relative to the rootdir, with ``/``, when it lies below it; else unchanged."""
+    if not rootdir or not os.path.isabs(path):
+        return path
+    try:
+        relative = os.path.relpath(path, rootdir)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return path
+    return path if relative.startswith("..") else relative.replace(os.sep, "/")
+
+
 @dataclass(frozen=True)
 class Location:
     """A place in the user's code: an absolute path, a line and the function it is in."""
@@ -33,6 +45,10 @@ class Location:
     path: str
     line: int
     function: str = ""
+
+    def short(self, rootdir: str | None) -> str:
+        """``path:line`` with the path relative to the rootdir, as every report shows it."""
+        return f"{relative_path(self.path, rootdir)}:{self.line}"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from asyncmock_guard._findings import Finding, FindingKind
+from asyncmock_guard._findings import Finding, FindingKind, relative_path
 
 REPORT_VERSION = 1
 
@@ -24,20 +24,6 @@ class AsyncMockGuardInternalWarning(pytest.PytestWarning):
     """The guard itself failed; the test run went on unchanged."""
 
 
-def relative_path(path: str, rootdir: str) -> str:
-    if not os.path.isabs(path):
-        return path
-    try:
-        relative = os.path.relpath(path, rootdir)
-    except ValueError:  # pragma: no cover - another drive on Windows
-        return path
-    return path if relative.startswith("..") else relative.replace(os.sep, "/")
-
-
-def location(finding: Finding, rootdir: str) -> str:
-    return f"{relative_path(finding.where.path, rootdir)}:{finding.where.line}"
-
-
 def owner(finding: Finding) -> str:
     return finding.nodeid if finding.nodeid is not None else f"<{finding.phase}>"
 
@@ -45,7 +31,7 @@ def owner(finding: Finding) -> str:
 def format_finding(finding: Finding, rootdir: str) -> str:
     """The block shown in a test's failure section and in warn mode's warning."""
     head = f"[{finding.kind}] {finding.subject}"
-    at = f"at {location(finding, rootdir)}"
+    at = f"at {finding.where.short(rootdir)}"
     if finding.where.function:
         at += f" (in {finding.where.function})"
     if finding.operation:
@@ -82,7 +68,7 @@ def summary_lines(findings: Sequence[Finding], rootdir: str) -> list[str]:
         + ", ".join(f"{counts[kind]} {kind}" for kind in ordered)
     ]
     lines += [
-        f"{owner(finding)}  {finding.kind}  {finding.subject}  {location(finding, rootdir)}"
+        f"{owner(finding)}  {finding.kind}  {finding.subject}  {finding.where.short(rootdir)}"
         for finding in findings
     ]
     return lines
