@@ -75,6 +75,7 @@ def test_expression_for_values() -> None:
     data = [1, 2]
     assert _naming.expression_for(data, {id(data): "rows"}) == "rows"
     assert _naming.expression_for(None, {}) == "None"
+    assert _naming.expression_for(None, {id(None): "user"}) == "None"
     assert _naming.expression_for([{"id": 1}], {}) == "[{'id': 1}]"
     assert _naming.expression_for(object(), {}) == "..."
     assert _naming.expression_for(list(range(100)), {}) == "..."

@@ -170,13 +170,13 @@ def expression_for(value: object, names: Mapping[int, str], placeholder: str = "
     """How to write ``value`` in the fix: its name in the test, a short literal, or a placeholder."""
     if value is _mock.DEFAULT:
         return placeholder
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        text = repr(value)  # a short literal says more than a variable that happens to hold it
+        if len(text) <= 60:
+            return text
     name = names.get(id(value))
     if name is not None:
         return name
-    if value is None or isinstance(value, (bool, int, float, str, bytes)):
-        text = repr(value)
-        if len(text) <= 60:
-            return text
     if isinstance(value, (list, tuple, dict, set)):
         text = repr(value)
         if len(text) <= 60 and "<" not in text:
