@@ -250,9 +250,10 @@ class CoroutineProxy(wrapt.BaseObjectProxy[Any]):
 class Instrumentation:
     """Installs the wrappers once per session and undoes them exactly (see ``uninstall``).
 
-    ``tracked`` maps ``id(coroutine)`` to its record while the coroutine is alive and unconsumed, so
-    the finalizer hook can recognise it: weak references to a coroutine are already cleared when
-    CPython calls the hook, so ids (validated against the mock the coroutine belongs to) are used.
+    ``tracked`` maps ``id(coroutine)`` to its record from the AsyncMock call until the coroutine is
+    finalized unstarted (the hook pops it) or found settled at the end of a test (``unsettled``), so the
+    finalizer hook can recognise it: weak references to a coroutine are already cleared when CPython
+    calls the hook, so ids (validated against the mock the coroutine belongs to) are used.
     """
 
     def __init__(self, listener: Listener) -> None:
@@ -354,8 +355,8 @@ class Instrumentation:
         handled = False
         try:
             record = self.tracked.pop(id(coroutine), None)
-            if record is not None and not self._belongs_to(coroutine, record):
-                record = None
+            if record is not None and (record.settled or not self._belongs_to(coroutine, record)):
+                record = None  # a stale id: that coroutine ran, and this one reuses its address
             handled = self.listener.coroutine_never_awaited(coroutine, record)
         except Exception as error:  # noqa: BLE001
             self.listener.internal_error(error)
