@@ -20,7 +20,7 @@ from asyncmock_guard._findings import Finding, FindingKind, Location
 from asyncmock_guard._instrumentation import EXECUTE_MOCK_CALL_CODE, CoroutineRecord, Instrumentation
 
 _MAX_INTERNAL_ERRORS = 20
-_MAX_FRAMES_TO_TEST = 64  # how far up from a mock call to look for the test function's frame
+_MAX_FRAMES_TO_TEST = 32  # how far up from a mock call to look for the test function's frame
 
 
 @dataclass
@@ -91,11 +91,13 @@ class Collector:
 
     # --- naming scope ----------------------------------------------------------------------------
     def _find_test_frame(self, frame: FrameType | None) -> None:
+        """Look up the stack for the test function; give up at pytest's own frames (a mock called
+        from a task the test spawned has no test frame above it)."""
         context = self.context
         if context is None or context.test_frame is not None or context.phase != "call":
             return
         for _ in range(_MAX_FRAMES_TO_TEST):
-            if frame is None:
+            if frame is None or _frames.is_test_runner_frame(frame):
                 return
             if frame.f_code in context.codes:
                 context.test_frame = frame

@@ -93,6 +93,21 @@ def is_library_location(filename: str) -> bool:
     return known
 
 
+_TEST_RUNNER_PACKAGES = frozenset({"_pytest", "pluggy", "pytest_asyncio"})
+_runner_by_filename: dict[str, bool] = {}
+
+
+def is_test_runner_frame(frame: FrameType) -> bool:
+    """True for frames of pytest itself (and its asyncio runner): a test function is never above them."""
+    filename = frame.f_code.co_filename
+    known = _runner_by_filename.get(filename)
+    if known is None:
+        module = frame.f_globals.get("__name__")
+        known = isinstance(module, str) and module.partition(".")[0] in _TEST_RUNNER_PACKAGES
+        _runner_by_filename[filename] = known
+    return known
+
+
 def first_user_frame(frame: FrameType | None) -> FrameType | None:
     """The innermost frame, starting at ``frame``, that is not library code."""
     while frame is not None and is_library_frame(frame):

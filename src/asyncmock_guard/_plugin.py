@@ -137,7 +137,8 @@ class GuardPlugin:
                 findings = self.collector.drain()
             except Exception as error:  # noqa: BLE001 - see _shielded
                 self.collector.internal_error(error)
-            self._dispatch(findings, item, phase)
+            if findings:
+                self._dispatch(findings, item, phase)
 
     def _end_phase(self, item: pytest.Item, phase: str) -> None:
         if phase == "call":
