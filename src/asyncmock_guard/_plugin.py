@@ -11,7 +11,7 @@ import contextlib
 import gc
 import sys
 import warnings
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from types import CodeType
 from typing import Any
 
@@ -23,7 +23,6 @@ from asyncmock_guard._config import Mode
 from asyncmock_guard._findings import Finding
 
 _PLUGIN_NAME = "asyncmock-guard-session"
-_phase_findings_key = pytest.StashKey[dict[str, list[Finding]]]()
 _mode_key = pytest.StashKey[Mode]()
 
 
@@ -65,6 +64,15 @@ def _forget_last_failure() -> None:
             delattr(sys, name)
 
 
+def _fail(report: pytest.TestReport, text: str) -> None:
+    """A passed phase becomes a failure with ``text``; a failed or skipped one shows ``text`` too."""
+    if report.passed:
+        report.outcome = "failed"
+        report.longrepr = text
+    else:
+        report.sections.append(("asyncmock-guard", text))
+
+
 class GuardPlugin:
     """Session state of the guard, registered by ``pytest_configure``; all of it lives here."""
 
@@ -99,18 +107,55 @@ class GuardPlugin:
             item.stash[_mode_key] = _config.marker_mode(item, self.mode)
 
     # --- test phases ---------------------------------------------------------------------------------
-    def _enter(self, item: pytest.Item, phase: str) -> None:
-        context = self.collector.context
-        if context is None or context.nodeid != item.nodeid:
+    # Two plain hooks per phase boundary, no wrappers: this runs for every test of every suite.
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> None:
+        """Enter the test before its setup; returning None lets pytest run it as usual."""
+        if not self.active:
+            return
+        try:
             mode = item.stash.get(_mode_key, None) or _config.marker_mode(item, self.mode)
-            context = TestContext(
-                nodeid=item.nodeid,
-                codes=_test_codes(item),
-                mode=mode.value,
-                funcargs=getattr(item, "funcargs", None),
+            self.collector.enter_test(
+                TestContext(
+                    nodeid=item.nodeid,
+                    codes=_test_codes(item),
+                    mode=mode.value,
+                    funcargs=getattr(item, "funcargs", None),
+                )
             )
-            self.collector.enter_test(context)
-        context.phase = phase
+        except pytest.UsageError:
+            raise
+        except Exception as error:  # noqa: BLE001 - see _shielded
+            self.collector.internal_error(error)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """A phase just ended: finish it, and put its findings on its report before anyone reads it."""
+        context = self.collector.context
+        if context is None or context.nodeid != report.nodeid:
+            return
+        findings: list[Finding] = []
+        try:
+            self._end_phase(context, report)
+            findings = self.collector.drain()
+        except Exception as error:  # noqa: BLE001 - see _shielded
+            self.collector.internal_error(error)
+        if findings:
+            self._dispatch(findings, report)
+
+    def _end_phase(self, context: TestContext, report: pytest.TestReport) -> None:
+        collector = self.collector
+        if report.when == "setup":
+            context.phase = "call" if report.passed else "teardown"
+        elif report.when == "call":
+            collector.end_call_phase()
+            context.phase = "teardown"
+        else:
+            unsettled = collector.instrumentation.unsettled(report.nodeid)
+            if unsettled:
+                gc.collect()  # only a test that left unawaited mock coroutines behind pays for this
+                unsettled = collector.instrumentation.unsettled(report.nodeid)
+            collector.leave_test(unsettled)
 
     @contextlib.contextmanager
     def _shielded(self) -> Iterator[None]:
@@ -120,82 +165,36 @@ class GuardPlugin:
         except Exception as error:  # noqa: BLE001
             self.collector.internal_error(error)
 
-    def _phase(self, item: pytest.Item, phase: str) -> Generator[None, object, object]:
-        # Runs three times per test: plain try/except rather than ``_shielded``, which costs more.
-        if not self.active:
-            return (yield)
-        try:
-            self._enter(item, phase)
-        except Exception as error:  # noqa: BLE001 - see _shielded
-            self.collector.internal_error(error)
-        try:
-            return (yield)
-        finally:
-            findings: list[Finding] = []
-            try:
-                self._end_phase(item, phase)
-                findings = self.collector.drain()
-            except Exception as error:  # noqa: BLE001 - see _shielded
-                self.collector.internal_error(error)
-            if findings:
-                self._dispatch(findings, item, phase)
-
-    def _end_phase(self, item: pytest.Item, phase: str) -> None:
-        if phase == "call":
-            self.collector.end_call_phase()
-        elif phase == "teardown":
-            unsettled = self.collector.instrumentation.unsettled(item.nodeid)
-            if unsettled:
-                gc.collect()  # only a test that left unawaited mock coroutines behind pays for this
-                unsettled = self.collector.instrumentation.unsettled(item.nodeid)
-            self.collector.leave_test(unsettled)
-
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
-        return (yield from self._phase(item, "setup"))
-
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
-        return (yield from self._phase(item, "call"))
-
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
-        return (yield from self._phase(item, "teardown"))
-
-    def _dispatch(self, findings: list[Finding], item: pytest.Item | None, phase: str) -> None:
-        """Strict findings of this test go to its report; the rest are warnings or the session's."""
-        nodeid = item.nodeid if item is not None else None
+    def _dispatch(self, findings: list[Finding], report: pytest.TestReport | None) -> None:
+        """Strict findings of this test fail its report; warn findings are warnings; the rest are the
+        session's (their test has already been reported)."""
+        nodeid = report.nodeid if report is not None else None
+        strict: list[Finding] = []
         for finding in findings:
             if finding.mode == Mode.WARN.value:
-                self._warn(finding, nodeid)
-            elif item is not None and finding.nodeid == nodeid:
-                item.stash.setdefault(_phase_findings_key, {}).setdefault(phase, []).append(finding)
+                self._warn(finding, nodeid, report)
+            elif report is not None and finding.nodeid == nodeid:
+                strict.append(finding)
             else:
                 self.unattributed_strict.append(finding)
-
-    def _warn(self, finding: Finding, current_nodeid: str | None) -> None:
-        warnings.warn_explicit(
-            _reporting.AsyncMockGuardWarning(_reporting.warning_text(finding, self.rootdir, current_nodeid)),
-            category=_reporting.AsyncMockGuardWarning,
-            filename=finding.where.path,
-            lineno=finding.where.line,
-        )
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        report = yield
-        findings = item.stash.get(_phase_findings_key, {}).pop(call.when, None)
-        if findings:
+        if strict and report is not None:
             with self._shielded():
-                text = _reporting.failure_text(findings, self.rootdir)
-                if report.passed:
-                    report.outcome = "failed"
-                    report.longrepr = text
-                else:
-                    report.sections.append(("asyncmock-guard", text))
-        return report
+                _fail(report, _reporting.failure_text(strict, self.rootdir))
+
+    def _warn(self, finding: Finding, current_nodeid: str | None, report: pytest.TestReport | None) -> None:
+        """Warn at the offending line; under ``-W error`` the warning fails the report, as an error would."""
+        text = _reporting.warning_text(finding, self.rootdir, current_nodeid)
+        try:
+            warnings.warn_explicit(
+                _reporting.AsyncMockGuardWarning(text),
+                category=_reporting.AsyncMockGuardWarning,
+                filename=finding.where.path,
+                lineno=finding.where.line,
+            )
+        except _reporting.AsyncMockGuardWarning as error:
+            if report is None:
+                raise
+            _fail(report, f"{type(error).__name__}: {error}")
 
     # --- end of session --------------------------------------------------------------------------------
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -207,7 +206,7 @@ class GuardPlugin:
             gc.collect()  # coroutines kept by cycles are finalized now, while the guard still listens
             self.collector.outside_phase = "session end"
             findings = self.collector.drain()
-        self._dispatch(findings, None, "session end")
+        self._dispatch(findings, None)
         if self.report_path is not None:
             with self._shielded():
                 _reporting.write_json(self.report_path, self.mode.value, self.collector.findings, self.rootdir)
