@@ -1,7 +1,7 @@
 """nox sessions: the tests on every supported Python, lint, type checks, and the benchmark.
 
-    nox                 # tests-3.10 ... tests-3.13, lint, typecheck
-    nox -s bench        # the overhead benchmark (not a test)
+nox                 # tests-3.10 ... tests-3.13, lint, typecheck
+nox -s bench        # the overhead benchmark (not a test)
 """
 
 from __future__ import annotations
@@ -32,11 +32,12 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
 
 
 @nox.session(python=["3.10", "3.13"])
 def typecheck(session: nox.Session) -> None:
-    session.install("-e", ".[test]", "mypy")
+    session.install("-e", ".[test]", "mypy", "nox")
     session.run("mypy", "--strict", "--python-version", str(session.python))
 
 

@@ -24,7 +24,7 @@ import textwrap
 import time
 from pathlib import Path
 
-APP = '''
+APP = """
 import asyncio
 
 
@@ -90,9 +90,9 @@ async def notify_all(notifier, messages):
     for message in messages:
         await notifier.send(message)
     return len(messages)
-'''
+"""
 
-TEST_MODULE = '''
+TEST_MODULE = """
 import asyncio
 from unittest.mock import AsyncMock, MagicMock, create_autospec
 
@@ -182,7 +182,7 @@ def test_sync_side_effect_function(n):
     mock = AsyncMock(side_effect=compute)
     assert asyncio.run(mock(n)) == n + 1
     mock.assert_awaited_once_with(n)
-'''
+"""
 
 TESTS_PER_MODULE_PER_N = 8  # test functions in TEST_MODULE, each parametrized by ``per_test``
 INI = """

@@ -77,7 +77,10 @@ def test_plain_coroutine_collected_two_tests_later_blames_the_first(pytester: py
     else:
         run.result.assert_outcomes(passed=3, warnings=1)
         run.result.stdout.fnmatch_lines(
-            ["test_case.py::test_third", "*(the coroutine was created in test_case.py::test_first; it was only detected now)"]
+            [
+                "test_case.py::test_third",
+                "*(the coroutine was created in test_case.py::test_first; it was only detected now)",
+            ]
         )
 
 

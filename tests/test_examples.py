@@ -20,8 +20,14 @@ def _readme_summary() -> list[str]:
 def test_example_suite_matches_the_readme(pytester: pytest.Pytester, mode: str) -> None:
     shutil.copytree(REPOSITORY / "examples", pytester.path / "examples")
     result = pytester.runpytest_subprocess(
-        "-p", "asyncmock_guard", f"--asyncmock-guard={mode}", "-p", "no:cacheprovider",
-        "-c", "examples/pytest.ini", "examples",
+        "-p",
+        "asyncmock_guard",
+        f"--asyncmock-guard={mode}",
+        "-p",
+        "no:cacheprovider",
+        "-c",
+        "examples/pytest.ini",
+        "examples",
     )
     if mode == "strict":
         result.assert_outcomes(failed=6, passed=5)

@@ -464,7 +464,10 @@ ITEMS: dict[str, str] = {
 # Items with their own async runner (anyio, unittest) do not depend on pytest-asyncio's mode.
 _OWN_RUNNER = {"anyio-plugin", "isolated-asyncio-testcase"}
 _CASES = [
-    (item, mode) for item in sorted(ITEMS) for mode in ("auto", "strict") if not (item in _OWN_RUNNER and mode == "strict")
+    (item, mode)
+    for item in sorted(ITEMS)
+    for mode in ("auto", "strict")
+    if not (item in _OWN_RUNNER and mode == "strict")
 ]
 
 

@@ -39,6 +39,7 @@ def _project(pytester: pytest.Pytester, test: str = SILENT_TEST) -> None:
 
 # --- activation --------------------------------------------------------------------------------------
 
+
 def test_installing_alone_changes_nothing(pytester: pytest.Pytester) -> None:
     _project(pytester)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
@@ -80,6 +81,7 @@ def test_report_header_shows_mode(pytester: pytest.Pytester) -> None:
 
 
 # --- modes -------------------------------------------------------------------------------------------
+
 
 def test_default_mode_is_strict(pytester: pytest.Pytester) -> None:
     _project(pytester)
@@ -134,6 +136,7 @@ def test_warning_category_is_exported(pytester: pytest.Pytester) -> None:
 
 # --- markers -----------------------------------------------------------------------------------------
 
+
 def test_marker_overrides_for_test_class_and_module(pytester: pytest.Pytester) -> None:
     write_project(
         pytester,
@@ -186,6 +189,7 @@ def test_marker_overrides_for_test_class_and_module(pytester: pytest.Pytester) -
 
 
 # --- usage errors ------------------------------------------------------------------------------------
+
 
 def test_unknown_mode_on_command_line(pytester: pytest.Pytester) -> None:
     _project(pytester)
@@ -242,6 +246,7 @@ def test_report_in_missing_directory_is_a_usage_error(pytester: pytest.Pytester)
 
 
 # --- outputs -----------------------------------------------------------------------------------------
+
 
 def test_report_file_format(pytester: pytest.Pytester) -> None:
     _project(pytester, MISUSE_TEST + "\n\n" + SILENT_TEST.split("\n", 2)[2])
@@ -315,7 +320,7 @@ def test_misuse_keeps_the_original_exception(pytester: pytest.Pytester) -> None:
         pytester,
         MISUSE_TEST.replace(
             'assert app.first(cursor) == "a"',
-            'with pytest.raises(TypeError, match="^\'coroutine\' object is not subscriptable") as info:\n'
+            "with pytest.raises(TypeError, match=\"^'coroutine' object is not subscriptable\") as info:\n"
             "        app.first(cursor)\n"
             '    assert "asyncmock-guard: `cursor.fetchall()` returned a coroutine" in "".join(info.value.__notes__)',
         ).replace("import app", "import app\nimport pytest"),

@@ -170,8 +170,9 @@ def _why_async(mock: object, names: Mapping[int, str]) -> str:
     return f"`{subject}` is an AsyncMock, so `{subject}()` returns a coroutine"
 
 
-def _sync_mock_fix(mock: object, names: Mapping[int, str], tail: tuple[str, ...], value: str,
-                   operation: str | None) -> list[str]:
+def _sync_mock_fix(
+    mock: object, names: Mapping[int, str], tail: tuple[str, ...], value: str, operation: str | None
+) -> list[str]:
     """Lines that make the awaited result (or the mock itself) a MagicMock and re-create the chain."""
     awaited = _awaited_result(mock)
     if awaited is None and not tail and operation not in ("async with", "async for"):
@@ -226,8 +227,16 @@ def _missing_await(mock: object, call_site: Location, rootdir: str | None) -> li
     ]
 
 
-def coroutine_misuse(mock: object, names: Mapping[int, str], operation: str, *, where: Location,
-                     call_site: Location, caller_is_async: bool, rootdir: str | None) -> tuple[str, str]:
+def coroutine_misuse(
+    mock: object,
+    names: Mapping[int, str],
+    operation: str,
+    *,
+    where: Location,
+    call_site: Location,
+    caller_is_async: bool,
+    rootdir: str | None,
+) -> tuple[str, str]:
     """Advice for a coroutine from ``mock()`` used as a value at ``where``."""
     line = source_line(where)
     why = _why_async(mock, names)
@@ -262,8 +271,9 @@ def coroutine_misuse(mock: object, names: Mapping[int, str], operation: str, *, 
     return message, "\n".join(fix)
 
 
-def never_awaited_mock(mock: object, names: Mapping[int, str], *, where: Location,
-                       caller_is_async: bool, rootdir: str | None) -> tuple[str, str]:
+def never_awaited_mock(
+    mock: object, names: Mapping[int, str], *, where: Location, caller_is_async: bool, rootdir: str | None
+) -> tuple[str, str]:
     """Advice for ``mock()`` called at ``where`` whose coroutine nobody awaited."""
     subject = _naming.subject_of(mock, names)
     attribute = _naming.segment_of(mock) or subject
@@ -294,8 +304,9 @@ def never_awaited_mock(mock: object, names: Mapping[int, str], *, where: Locatio
     return message, "\n".join(fix)
 
 
-def never_awaited_function(qualname: str, where: Location, *, known_call_site: bool,
-                           rootdir: str | None) -> tuple[str, str]:
+def never_awaited_function(
+    qualname: str, where: Location, *, known_call_site: bool, rootdir: str | None
+) -> tuple[str, str]:
     """Advice for a coroutine function (not a mock) called at ``where`` and never awaited."""
     line = source_line(where) if known_call_site else ""
     function_name = qualname.rsplit(".", 1)[-1]

@@ -143,8 +143,9 @@ class Collector:
             return CoroutineRecord(instrumentation, owner, phase, mode, None, 0, id(mock))
         return CoroutineRecord(instrumentation, owner, phase, mode, frame.f_code, frame.f_lineno, id(mock))
 
-    def coroutine_misused(self, record: CoroutineRecord, coroutine: object, operation: str,
-                          frame: FrameType) -> str | None:
+    def coroutine_misused(
+        self, record: CoroutineRecord, coroutine: object, operation: str, frame: FrameType
+    ) -> str | None:
         where = _frames.frame_location(frame)
         mock = _mock_of(coroutine)
         names = self._names(frame, record.owner)
@@ -157,48 +158,57 @@ class Collector:
         if record.reported:
             return note
         message, fix = _advice.coroutine_misuse(
-            mock, names, operation, where=where, call_site=record.where,
-            caller_is_async=record.caller_is_async, rootdir=self.rootdir,
-        )
-        self._add(Finding(
-            kind=FindingKind.COROUTINE_MISUSE,
-            nodeid=record.owner,
-            subject=subject,
+            mock,
+            names,
+            operation,
             where=where,
-            message=message,
-            fix=fix,
-            operation=operation,
-            phase=record.phase,
-            mode=record.mode,
-        ))
+            call_site=record.where,
+            caller_is_async=record.caller_is_async,
+            rootdir=self.rootdir,
+        )
+        self._add(
+            Finding(
+                kind=FindingKind.COROUTINE_MISUSE,
+                nodeid=record.owner,
+                subject=subject,
+                where=where,
+                message=message,
+                fix=fix,
+                operation=operation,
+                phase=record.phase,
+                mode=record.mode,
+            )
+        )
         record.reported = True
         return note
 
-    def coroutine_never_awaited(self, coroutine: types.CoroutineType[Any, Any, Any],
-                                record: CoroutineRecord | None) -> bool:
+    def coroutine_never_awaited(
+        self, coroutine: types.CoroutineType[Any, Any, Any], record: CoroutineRecord | None
+    ) -> bool:
         if record is not None:
             if record.reported:
                 return True  # already reported as misuse: one report per coroutine
             return self._mock_never_awaited(coroutine, record)
         return self._function_never_awaited(coroutine)
 
-    def _mock_never_awaited(self, coroutine: types.CoroutineType[Any, Any, Any],
-                            record: CoroutineRecord) -> bool:
+    def _mock_never_awaited(self, coroutine: types.CoroutineType[Any, Any, Any], record: CoroutineRecord) -> bool:
         mock = _mock_of(coroutine)
         names = self._names(sys._getframe(), record.owner)
         message, fix = _advice.never_awaited_mock(
             mock, names, where=record.where, caller_is_async=record.caller_is_async, rootdir=self.rootdir
         )
-        self._add(Finding(
-            kind=FindingKind.NEVER_AWAITED,
-            nodeid=record.owner,
-            subject=_naming.subject_of(mock, names),
-            where=record.where,
-            message=message,
-            fix=fix,
-            phase=record.phase,
-            mode=record.mode,
-        ))
+        self._add(
+            Finding(
+                kind=FindingKind.NEVER_AWAITED,
+                nodeid=record.owner,
+                subject=_naming.subject_of(mock, names),
+                where=record.where,
+                message=message,
+                fix=fix,
+                phase=record.phase,
+                mode=record.mode,
+            )
+        )
         return True
 
     def _function_never_awaited(self, coroutine: types.CoroutineType[Any, Any, Any]) -> bool:
@@ -223,20 +233,23 @@ class Collector:
         message, fix = _advice.never_awaited_function(
             qualname, where, known_call_site=bool(origin), rootdir=self.rootdir
         )
-        self._add(Finding(
-            kind=FindingKind.NEVER_AWAITED,
-            nodeid=owner,
-            subject=qualname,
-            where=where,
-            message=message,
-            fix=fix,
-            phase=phase if owner == current else "call",
-            mode=mode,
-        ))
+        self._add(
+            Finding(
+                kind=FindingKind.NEVER_AWAITED,
+                nodeid=owner,
+                subject=qualname,
+                where=where,
+                message=message,
+                fix=fix,
+                phase=phase if owner == current else "call",
+                mode=mode,
+            )
+        )
         return True
 
-    def _owner_from_origin(self, origin: tuple[tuple[str, int, str], ...], current: str | None,
-                           mode: str) -> tuple[str | None, str]:
+    def _owner_from_origin(
+        self, origin: tuple[tuple[str, int, str], ...], current: str | None, mode: str
+    ) -> tuple[str | None, str]:
         """The test whose function is on the creation stack: the current one, else the latest such."""
         context = self.context
         for filename, _, function in origin:
@@ -259,4 +272,3 @@ def _mock_of(coroutine: object) -> object:
     """The AsyncMock an ``_execute_mock_call`` coroutine belongs to (its frame's ``self``)."""
     frame = getattr(coroutine, "cr_frame", None)
     return frame.f_locals.get("self") if frame is not None else None
-

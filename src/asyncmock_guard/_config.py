@@ -17,9 +17,7 @@ REPORT_OPTION = "--asyncmock-guard-report"
 REPORT_INI = "asyncmock_guard_report"
 REPORT_HELP = "write asyncmock-guard findings as JSON to this path (relative to the rootdir for the ini key)"
 MARKER = "asyncmock_guard"
-MARKER_HELP = (
-    "asyncmock_guard(mode): run this test (module, class) with asyncmock-guard mode 'strict', 'warn' or 'off'"
-)
+MARKER_HELP = "asyncmock_guard(mode): run this test (module, class) with asyncmock-guard mode 'strict', 'warn' or 'off'"
 
 
 class Mode(str, enum.Enum):

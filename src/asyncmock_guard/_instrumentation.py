@@ -82,8 +82,9 @@ class Listener(Protocol):
         self, record: CoroutineRecord, coroutine: object, operation: str, frame: FrameType
     ) -> str | None: ...
 
-    def coroutine_never_awaited(self, coroutine: types.CoroutineType[Any, Any, Any],
-                                record: CoroutineRecord | None) -> bool: ...
+    def coroutine_never_awaited(
+        self, coroutine: types.CoroutineType[Any, Any, Any], record: CoroutineRecord | None
+    ) -> bool: ...
 
     def internal_error(self, error: BaseException) -> None: ...
 
@@ -287,9 +288,7 @@ class Instrumentation:
                 del warnings._warn_unawaited_coroutine  # type: ignore[attr-defined]
             else:
                 warnings._warn_unawaited_coroutine = self._original_hook  # type: ignore[attr-defined]
-        if self._previous_depth is not None and (
-            sys.get_coroutine_origin_tracking_depth() == ORIGIN_TRACKING_DEPTH
-        ):
+        if self._previous_depth is not None and (sys.get_coroutine_origin_tracking_depth() == ORIGIN_TRACKING_DEPTH):
             sys.set_coroutine_origin_tracking_depth(self._previous_depth)
         self.tracked.clear()
         self.installed = False
@@ -301,8 +300,9 @@ class Instrumentation:
         self.uninstall()
 
     # --- events ---------------------------------------------------------------------------------
-    def _on_mock_call(self, wrapped: Callable[..., Any], instance: object,
-                      args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def _on_mock_call(
+        self, wrapped: Callable[..., Any], instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         # The guard finds an AsyncMock coroutine's origin by itself: spare CPython recording it.
         depth = sys.get_coroutine_origin_tracking_depth()
         if depth:
@@ -314,9 +314,7 @@ class Instrumentation:
         else:
             coroutine = wrapped(*args, **kwargs)
         try:
-            record = self.listener.mock_coroutine_created(
-                self, instance, _frames.first_user_frame(sys._getframe(1))
-            )
+            record = self.listener.mock_coroutine_created(self, instance, _frames.first_user_frame(sys._getframe(1)))
         except Exception as error:  # noqa: BLE001 - an internal error must never break the test
             self.listener.internal_error(error)
             return coroutine
@@ -341,8 +339,7 @@ class Instrumentation:
                 count += 1
         return count
 
-    def misuse(self, record: CoroutineRecord, coroutine: object, operation: str,
-               frame: FrameType | None) -> str | None:
+    def misuse(self, record: CoroutineRecord, coroutine: object, operation: str, frame: FrameType | None) -> str | None:
         try:
             if frame is None or _frames.is_library_frame(frame):
                 return None

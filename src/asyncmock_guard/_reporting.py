@@ -63,13 +63,9 @@ def summary_lines(findings: Sequence[Finding], rootdir: str) -> list[str]:
     counts = Counter(finding.kind for finding in findings)
     ordered = [kind for kind in FindingKind if counts[kind]]
     total = len(findings)
-    lines = [
-        f"{total} finding{'s' if total != 1 else ''}: "
-        + ", ".join(f"{counts[kind]} {kind}" for kind in ordered)
-    ]
+    lines = [f"{total} finding{'s' if total != 1 else ''}: " + ", ".join(f"{counts[kind]} {kind}" for kind in ordered)]
     lines += [
-        f"{owner(finding)}  {finding.kind}  {finding.subject}  {finding.where.short(rootdir)}"
-        for finding in findings
+        f"{owner(finding)}  {finding.kind}  {finding.subject}  {finding.where.short(rootdir)}" for finding in findings
     ]
     return lines
 
