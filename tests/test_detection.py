@@ -61,7 +61,7 @@ CASES = {
             mock_db.execute.return_value = asset_result
             assert await app.get_asset_ids(mock_db) == asset_ids
         """,
-        kind="coroutine-misuse",
+        kind="async-mock-for-sync",
         subject="mock_db.execute.return_value.scalars",
         marker="<-- misuse",
         operation="attribute 'all'",
@@ -71,7 +71,10 @@ CASES = {
             "drop `asset_result.scalars = AsyncMock(return_value=scalars_mock)`",
         ),
         warn_outcome="failed",
-        message_contains=("every attribute of an AsyncMock is an AsyncMock",),
+        message_contains=(
+            "SQLAlchemy `Result.scalars` is synchronous",
+            "every attribute of an AsyncMock is an AsyncMock",
+        ),
     ),
     "seed-pattern-1-so-called-correct": Case(
         app=SEED_PATTERN_1_APP,
@@ -91,7 +94,7 @@ CASES = {
             mock_db.execute.return_value = asset_result
             assert await app.get_asset_ids(mock_db) == asset_ids
         """,
-        kind="coroutine-misuse",
+        kind="async-mock-for-sync",
         subject="mock_db.execute.return_value.scalars",
         marker="<-- misuse",
         operation="attribute 'all'",
@@ -113,7 +116,7 @@ CASES = {
             mock_db.execute.return_value.scalars.return_value.all.return_value = [7]
             assert await app.get_asset_ids(mock_db) == [7]
         """,
-        kind="coroutine-misuse",
+        kind="async-mock-for-sync",
         subject="mock_db.execute.return_value.scalars",
         marker="<-- misuse",
         operation="attribute 'all'",
@@ -152,7 +155,7 @@ CASES = {
         operation="attribute 'all'",
         fix_contains=(
             "session.execute.return_value = MagicMock()",
-            "session.execute.return_value = create_autospec(app.Result, instance=True)",
+            "session.execute.return_value = MagicMock(spec=Result)  # from app import Result",
             "session.execute.return_value.scalars.return_value.all.return_value = [4]",
         ),
         warn_outcome="failed",
@@ -170,16 +173,21 @@ CASES = {
         def test_first_row():
             mock_obj = MagicMock()
             mock_data = [{"id": 1}, {"id": 2}]
-            mock_obj.fetchall = AsyncMock(return_value=mock_data)
+            mock_obj.fetchall = AsyncMock(return_value=mock_data)  # <-- assigned
             assert app.first_row(mock_obj) == {"id": 1}
         """,
-        kind="coroutine-misuse",
+        kind="async-mock-for-sync",
         subject="mock_obj.fetchall",
-        marker="<-- misuse",
+        marker="<-- assigned",
+        path="test_case.py",
         operation="subscript",
         fix_contains=("mock_obj.fetchall = MagicMock(return_value=mock_data)",),
         warn_outcome="failed",
-        message_contains=("`mock_obj.fetchall` is an AsyncMock",),
+        message_contains=(
+            "`mock_obj.fetchall` is set to an AsyncMock at test_case.py:",
+            "SQLAlchemy `Result.fetchall` is synchronous",
+            "used the coroutine as a value (subscript) at app.py:3",
+        ),
     ),
     "seed-pattern-2-as-written": Case(
         app="""
@@ -194,15 +202,17 @@ CASES = {
         def test_first_row():
             mock_obj = MagicMock()
             mock_data = ["row-1", "row-2"]  # a list of dicts dies inside unittest.mock (spec-is-data)
-            mock_obj.fetchall = AsyncMock(mock_data)
+            mock_obj.fetchall = AsyncMock(mock_data)  # <-- assigned
             assert app.first_row(mock_obj) == "row-1"
         """,
-        kind="coroutine-misuse",
+        kind="async-mock-for-sync",
         subject="mock_obj.fetchall",
-        marker="<-- misuse",
+        marker="<-- assigned",
+        path="test_case.py",
         operation="subscript",
-        fix_contains=("mock_obj.fetchall = MagicMock(",),
+        fix_contains=("mock_obj.fetchall = MagicMock(return_value=mock_data)",),
         warn_outcome="failed",
+        message_contains=("taken as the spec, not the return value, too",),
     ),
     "seed-pattern-4-incorrect": Case(
         app="""
@@ -225,9 +235,10 @@ CASES = {
             session.execute = AsyncMock(return_value=mock_result)
             assert await app.get_user_name(session, 1) is None
         """,
-        kind="coroutine-misuse",
+        kind="async-mock-for-sync",
         subject="mock_result.scalar_one_or_none",
-        marker="<-- misuse",
+        marker="scalar_one_or_none = AsyncMock(",
+        path="test_case.py",
         operation="attribute 'name'",
         fix_contains=(
             "mock_result.scalar_one_or_none = MagicMock(return_value=None)",
@@ -577,7 +588,11 @@ def _nodeid(case: Case) -> str:
 @pytest.mark.parametrize("mode", ["strict", "warn"])
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_finding_is_reported(pytester: pytest.Pytester, name: str, mode: str) -> None:
-    case = CASES[name]
+    check_case(pytester, CASES[name], mode)
+
+
+def check_case(pytester: pytest.Pytester, case: Case, mode: str) -> None:
+    """Run ``case`` in ``mode``: one finding, with every field as expected, and the outcome of the mode."""
     write_project(pytester, app=case.app, test_case=case.test)
     run = run_guard(pytester, mode, *case.plugins)
     finding = run.only()

@@ -30,10 +30,10 @@ def test_example_suite_matches_the_readme(pytester: pytest.Pytester, mode: str) 
         "examples",
     )
     if mode == "strict":
-        result.assert_outcomes(failed=6, passed=5)
+        result.assert_outcomes(failed=10, passed=9)
     else:
         # warn mode changes no outcome: the misuses that raise still fail, the silent ones pass
-        result.assert_outcomes(failed=5, passed=6, warnings=7)
+        result.assert_outcomes(failed=8, passed=11, warnings=11)
     summary = _readme_summary()
     assert summary[0].startswith("=")
     assert "asyncmock-guard" in summary[0]

@@ -7,14 +7,18 @@ moment the finding is made; it never keeps them.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import linecache
 import re
-import typing
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
+from typing import Any
 
-from asyncmock_guard import _naming
+from asyncmock_guard import _evidence, _naming
+from asyncmock_guard._evidence import SyncEvidence
 from asyncmock_guard._findings import Location
+from asyncmock_guard._known_sync import Returns
+from asyncmock_guard._source import CallSite, call_at, module_of, text_of
 
 _ASSIGNMENT = re.compile(r"^(?P<target>[\w.\[\]'\"]+(?:\s*,\s*[\w.\[\]'\"]+)*\s*(?:[-+*/|&]?=)\s*)(?P<expr>.+)$")
 _RETURN = re.compile(r"^(?P<keyword>return\s+|yield\s+)(?P<expr>.+)$")
@@ -92,31 +96,6 @@ def _awaited_result(mock: object) -> tuple[object, object] | None:
     return None
 
 
-def _awaited_return_class(awaited_mock: object) -> str | None:
-    """The class the real method returns, when the mock's parent has a spec and the method is annotated.
-
-    ``create_autospec`` of that class gives a result whose sync methods are MagicMocks and async
-    ones AsyncMocks, which is exactly what the code under test expects.
-    """
-    parent = _naming.parent_of(awaited_mock)
-    attribute = _naming.segment_of(awaited_mock)
-    spec = _naming.spec_class(parent) if parent is not None else None
-    if spec is None or attribute is None:
-        return None
-    method = inspect.getattr_static(spec, attribute, None)
-    method = getattr(method, "__func__", method)
-    if not callable(method):
-        return None
-    try:
-        returned = typing.get_type_hints(method).get("return")
-    except Exception:  # noqa: BLE001 - unresolvable annotations just mean no autospec advice
-        return None
-    origin = typing.get_origin(returned) or returned
-    if not isinstance(origin, type) or origin in (type(None), object):
-        return None
-    return f"{origin.__module__}.{origin.__qualname__}"
-
-
 def _relative(mock: object, ancestor: object) -> tuple[str, ...]:
     segments: list[str] = []
     for member in _naming.ancestry(mock):
@@ -158,16 +137,31 @@ def _why_async(mock: object, names: Mapping[int, str]) -> str:
         awaited = _awaited_result(mock)
         if awaited is not None:
             result, awaited_mock = awaited
-            return (
+            why = (
                 f"`{_naming.subject_of(result, names)}` (what `await {_naming.subject_of(awaited_mock, names)}(...)`"
                 f" returns) is an AsyncMock, and every attribute of an AsyncMock is an AsyncMock, so"
                 f" `{subject}()` returns a coroutine"
             )
+            return why + _autospec_gap(awaited_mock, names)
         return (
             f"`{_naming.subject_of(parent, names)}` is an AsyncMock, and every attribute of an AsyncMock is"
             f" an AsyncMock, so `{subject}()` returns a coroutine"
         )
     return f"`{subject}` is an AsyncMock, so `{subject}()` returns a coroutine"
+
+
+def _autospec_gap(awaited_mock: object, names: Mapping[int, str]) -> str:
+    """The sentence for an awaited result of a specced async method: autospec stops at the call."""
+    owner = _naming.parent_of(awaited_mock)
+    spec = _naming.spec_class(owner) if owner is not None else None
+    if spec is None:
+        return ""
+    method = _naming.subject_of(awaited_mock, names)
+    return (
+        f" (`{_naming.subject_of(owner, names)}` is specced from `{spec.__qualname__}`, but a spec or"
+        f" create_autospec stops at the call: what `await {method}(...)` returns is an un-specced AsyncMock;"
+        " give it a spec of its own)"
+    )
 
 
 def _sync_mock_fix(
@@ -200,9 +194,12 @@ def _sync_mock_fix(
             lines.append(f"# and drop `{replaced}`, which the chain above replaces")
         else:
             lines.append(f"# and assign no AsyncMock to `{target}`: it would make the call async again")
-        real_class = _awaited_return_class(awaited[1])
+        real_class = _evidence.awaited_result_spec(awaited[0])
         if real_class is not None:
-            lines.append(f"# or, specced from its real class: {anchor} = create_autospec({real_class}, instance=True)")
+            module, _, name = real_class.partition(":")
+            lines.append(
+                f"# or, specced from its real class: {anchor} = MagicMock(spec={name})  # from {module} import {name}"
+            )
     return lines
 
 
@@ -214,7 +211,7 @@ def _explicit_assignment(mock: object, target: str, names: Mapping[int, str]) ->
     return f"{target} = AsyncMock(return_value={_naming.expression_for(result, names)})"
 
 
-def _missing_await(mock: object, call_site: Location, rootdir: str | None) -> list[str]:
+def missing_await(mock: object, call_site: Location, rootdir: str | None) -> list[str]:
     """The production line with ``await`` added, as a commented alternative."""
     attribute = _naming.segment_of(mock)
     awaited_line = with_await(source_line(call_site), attribute)
@@ -267,7 +264,7 @@ def coroutine_misuse(
         value = _value_after(mock, None, names)
     fix = _sync_mock_fix(mock, names, tail, value, operation)
     if caller_is_async:
-        fix += _missing_await(mock, call_site, rootdir)
+        fix += missing_await(mock, call_site, rootdir)
     return message, "\n".join(fix)
 
 
@@ -332,3 +329,211 @@ def never_awaited_function(
 def _call_expression(line: str, callee: str) -> str | None:
     span = _call_span(line, callee)
     return line[span[0] : span[1]] if span else None
+
+
+# --- how the test built its mocks -------------------------------------------------------------------
+
+
+def _rebuilt_call(site: CallSite, callee: str, *, first: str | None, keep_first_as: str | None) -> str:
+    """``site``'s call written again with ``callee``, its first positional argument as ``keep_first_as=``
+    (or dropped), and the rest of its arguments as the test wrote them."""
+    arguments = []
+    if keep_first_as is not None and first is not None:
+        arguments.append(f"{keep_first_as}={first}")
+    arguments += [site.text(argument) for argument in site.call.args[1:]]
+    arguments += [
+        site.text(keyword) if keyword.arg is None else f"{keyword.arg}={site.text(keyword.value)}"
+        for keyword in site.call.keywords
+    ]
+    return f"{callee}({', '.join(arguments)})"
+
+
+def _with_target(site: CallSite, expression: str) -> str:
+    return f"{site.target} = {expression}" if site.target and isinstance(site.statement, ast.Assign) else expression
+
+
+def spec_is_data(site: CallSite | None, class_name: str, spec: object, subject: str) -> tuple[str, str]:
+    """Advice for ``AsyncMock(data)``: the positional argument is the spec, not the return value."""
+    data = site.text(site.call.args[0]) if site is not None else "data"
+    kind = type(spec).__name__
+    message = (
+        f"`{class_name}({data})` takes its first argument as the *spec*, not as the return value: `{subject}`"
+        f" is an {class_name} specced on a {kind}, and awaiting its call gives another mock, not `{data}`"
+        "."
+    )
+    if isinstance(spec, (list, tuple)) and not all(isinstance(item, Hashable) for item in spec):
+        message += (
+            f" unittest.mock even fails on it (a list of {type(spec[0]).__name__}s is no list of attribute names)."
+        )
+    if site is None:
+        return message, f"{class_name}(return_value={data})"
+    fix = [_with_target(site, _rebuilt_call(site, class_name, first=data, keep_first_as="return_value"))]
+    if not isinstance(spec, (list, tuple, dict, set, frozenset, str, bytes, int, float, complex)):
+        fix.append(f"# or, if `{data}` is meant as the spec, say so: {class_name}(spec={data})")
+    return message, "\n".join(fix)
+
+
+def data_mock_as_awaited_result(site: CallSite | None, construction: Any, subject: str) -> tuple[str, str]:
+    """Advice for ``X.return_value = MagicMock(rows)`` on an AsyncMock ``X``: the awaited result is a mock
+    specced on the data, not the data."""
+    class_name = construction.class_name
+    data = site.text(site.call.args[0]) if site is not None and site.call.args else "data"
+    message = (
+        f"`{class_name}({data})` takes `{data}` as its spec, not as a value, and it is what awaiting"
+        f" `{subject.removesuffix('.return_value')}(...)` gives: the code under test gets a {class_name}"
+        f" shaped like a {construction.data_type}, not `{data}`."
+    )
+    if site is None:
+        return message, f"{subject} = {data}"
+    statement = site.text(site.statement)
+    call_text = site.text(site.call)
+    fix = [statement.replace(call_text, data, 1) if call_text in statement else f"{subject} = {data}"]
+    fix.append(f"# or, if the awaited object should be a mock with data on it: {class_name}(return_value={data})")
+    return message, "\n".join(fix)
+
+
+def coroutine_as_return_value(
+    where: Location, site: CallSite | None, subject: str, slot: str, value: object, *, rootdir: str | None
+) -> tuple[str, str]:
+    """Advice for ``return_value``/``side_effect`` set to a coroutine object."""
+    expression_node = site.keyword(slot) if site is not None else _assigned_value(where)
+    expression = text_of(where.path, expression_node) if expression_node is not None else "load()"
+    qualname = getattr(value, "__qualname__", "the coroutine function")
+    message = (
+        f"`{subject}` was given a coroutine *object* (`{expression}`) as its {slot} at"
+        f" {where.short(rootdir)}: a coroutine runs once, so at most one call could ever await it, and"
+        f" `await {subject}()` hands the code under test the coroutine itself, not the value"
+        f" `{qualname}` produces; if nobody awaits it, its body never runs."
+    )
+    function = text_of(where.path, expression_node.func) if isinstance(expression_node, ast.Call) else None
+    takes_arguments = isinstance(expression_node, ast.Call) and bool(expression_node.args or expression_node.keywords)
+    if site is not None and site.target:
+        rebuilt = site.text(site.call.func) + "({})"
+        with_function, with_value = f"{site.target} = {rebuilt}", f"{site.target} = {rebuilt}"
+        with_function = with_function.format(f"side_effect={function}")
+        with_value = with_value.format("return_value=...")
+    else:
+        with_function, with_value = f"{subject}.side_effect = {function}", f"{subject}.return_value = ..."
+    by_function = f"{with_function}  # `{function}` is called, and awaited, on every call"
+    by_value = f"{with_value}  # the value `{expression}` produces, as plain data"
+    if function is None:
+        return message, by_value
+    if takes_arguments:  # side_effect gets the mock's own call arguments, not these
+        return message, f"{by_value}\n# or, when the mock is called with what `{function}` takes: {by_function}"
+    return message, f"{by_function}\n# or: {by_value}"
+
+
+def _assigned_value(where: Location) -> ast.expr | None:
+    tree = module_of(where.path)
+    if tree is None:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and node.lineno <= where.line <= (node.end_lineno or node.lineno):
+            return node.value
+    return None
+
+
+def _sync_shape(subject: str, evidence: SyncEvidence, call: str) -> list[str]:
+    """The mock for a synchronous member, by what the real member returns."""
+    if evidence.returns is Returns.ASYNC_CONTEXT_MANAGER:
+        return [
+            f"{subject} = MagicMock()  # calling it is synchronous; `async with` awaits __aenter__",
+            f"{subject}.return_value.__aenter__.return_value = ...  # what `async with ... as x` binds",
+        ]
+    if evidence.returns is Returns.CURSOR:
+        return [
+            f"{subject} = MagicMock()  # returns a cursor synchronously; its fetching methods are async",
+            f"{subject}.return_value.to_list = AsyncMock(return_value=[...])",
+            f"{subject}.return_value.__aiter__.return_value = [...]  # for `async for`",
+        ]
+    if evidence.returns is Returns.PROPERTY:
+        return [f"{subject} = ...  # a property: the value itself, not a mock to call"]
+    return [f"{subject} = {call}"]
+
+
+def _autospec_line(subject: str, evidence: SyncEvidence) -> list[str]:
+    if evidence.real_class is None:
+        return []
+    module, _, name = evidence.real_class.partition(":")
+    parent = subject.rpartition(".")[0] or subject
+    return [
+        f"# or spec the whole object: {parent} = create_autospec({name}, instance=True)  # from {module} import {name}"
+    ]
+
+
+def async_mock_for_sync_assigned(
+    subject: str, evidence: SyncEvidence, where: Location, *, happened: str | None, rootdir: str | None
+) -> tuple[str, str]:
+    """Advice for ``parent.member = AsyncMock(...)`` where the real member is synchronous."""
+    message = (
+        f"`{subject}` is set to an AsyncMock at {where.short(rootdir)}, but {evidence.title} is synchronous:"
+        f" calling it returns a coroutine where the real code returns"
+        f" {_RETURNS_TEXT[evidence.returns]}."
+    )
+    if happened:
+        message += f" The code under test {happened}."
+    else:
+        message += " Code that calls it gets a coroutine; code that awaits it would fail against the real object."
+    site = call_at(where.path, where.line, "AsyncMock")
+    call = _rebuilt_call(site, "MagicMock", first=None, keep_first_as=None) if site is not None else "MagicMock()"
+    if site is not None and site.call.args:
+        call = _rebuilt_call(site, "MagicMock", first=site.text(site.call.args[0]), keep_first_as="return_value")
+    return message, "\n".join([*_sync_shape(subject, evidence, call), *_autospec_line(subject, evidence)])
+
+
+def async_mock_for_sync_child(subject: str, evidence: SyncEvidence, message: str, fix: str) -> tuple[str, str]:
+    """The core finding's advice, with what is known about the real member put first."""
+    if evidence.by_name_only:
+        hint = f" Note: in {evidence.title}, `{subject.rpartition('.')[2]}` is synchronous; if that is what"
+        hint += " this mock stands for, it must be a MagicMock, not an AsyncMock."
+        return message + hint, fix
+    lead = f"{evidence.title} is synchronous, but `{subject}` is an AsyncMock. "
+    if evidence.returns is Returns.VALUE:
+        return lead + message, fix
+    lines = _sync_shape(subject, evidence, "MagicMock()")
+    return lead + message, "\n".join([*lines, *_autospec_line(subject, evidence)])
+
+
+_RETURNS_TEXT = {
+    Returns.VALUE: "a plain value",
+    Returns.ASYNC_CONTEXT_MANAGER: "an async context manager (used as `async with x(...)`, not awaited)",
+    Returns.CURSOR: "a cursor (its methods are awaited, or it is used in `async for`)",
+    Returns.PROPERTY: "a value (it is a property)",
+}
+
+
+def awaited_sync_mock(
+    mock: object, subject: str, where: Location, *, called: bool, rootdir: str | None
+) -> tuple[str, str]:
+    """Advice for ``await store.save(...)`` where ``store.save`` is a Mock/MagicMock."""
+    kind = type(mock).__name__
+    awaited = f"{subject}(...)" if called else subject
+    message = (
+        f"The code at {where.short(rootdir)} awaits `{awaited}`, but `{subject}` is a {kind}, not an"
+        f" AsyncMock, so {'its return value' if called else 'it'} cannot be awaited."
+    )
+    configured = _naming.configured_return_value(mock) if called else _naming.DEFAULT
+    plain = configured is not _naming.DEFAULT and not _naming.is_mock(configured)
+    value = _naming.expression_for(configured, {}) if plain else "..."
+    fix = [f"{subject} = AsyncMock(return_value={value})" if called else f"{subject} = AsyncMock()()  # an awaitable"]
+    parent = _naming.parent_of(mock)
+    spec = _naming.spec_class(parent) if parent is not None else None
+    attribute = _naming.segment_of(mock)
+    if spec is not None and attribute is not None:
+        real = inspect.getattr_static(spec, attribute, None)
+        if real is not None and not inspect.iscoroutinefunction(inspect.unwrap(getattr(real, "__func__", real))):
+            message += (
+                f" It is specced from `{spec.__qualname__}`, whose `{attribute}` is synchronous: either the code"
+                f" under test must not await it, or the real `{attribute}` has become async and the spec is stale."
+            )
+            fix = [f"# remove the `await` at {where.short(rootdir)}, or make `{spec.__qualname__}.{attribute}` async"]
+            return message, "\n".join(fix)
+        parent_subject = subject.rpartition(".")[0]
+        fix.append(
+            f"# or spec it from the real class: {parent_subject} = create_autospec({spec.__qualname__}, instance=True)"
+        )
+    else:
+        fix.append(
+            "# or make the mock with create_autospec(RealClass, instance=True): its async methods are AsyncMocks"
+        )
+    return message, "\n".join(fix)

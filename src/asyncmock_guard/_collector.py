@@ -7,17 +7,21 @@ what coroutines do. The collector turns those events into findings (with ``_nami
 
 from __future__ import annotations
 
+import ast
 import sys
 import traceback
 import types
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import CodeType, FrameType
 from typing import Any
 
-from asyncmock_guard import _advice, _frames, _naming
+from asyncmock_guard import _advice, _evidence, _frames, _naming, _source
+from asyncmock_guard._construction import ConstructionWatch, DataConstruction
+from asyncmock_guard._evidence import SyncEvidence, UserEntries
 from asyncmock_guard._findings import Finding, FindingKind, Location
-from asyncmock_guard._instrumentation import EXECUTE_MOCK_CALL_CODE, CoroutineRecord, Instrumentation
+from asyncmock_guard._instrumentation import EXECUTE_MOCK_CALL_CODE, CoroutineRecord, Instrumentation, add_note
 
 _MAX_INTERNAL_ERRORS = 20
 _MAX_FRAMES_TO_TEST = 32  # how far up from a mock call to look for the test function's frame
@@ -44,6 +48,20 @@ class TestContext:
 
 
 @dataclass
+class ExplicitAsyncMock:
+    """``parent.name = AsyncMock(...)`` on a member known (or thought) to be synchronous."""
+
+    mock: weakref.ref[Any]
+    where: Location
+    subject: str
+    evidence: SyncEvidence
+    owner: str | None
+    phase: str
+    mode: str
+    reported: bool = False
+
+
+@dataclass
 class Collector:
     """Receives instrumentation events and keeps the findings of the session."""
 
@@ -58,10 +76,26 @@ class Collector:
     _tests_by_function: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     # Names a test used, kept past its call phase only while it left unawaited coroutines behind.
     _names_after_call: dict[str, dict[int, str]] = field(default_factory=dict)
+    user_entries: UserEntries = field(default_factory=UserEntries)
+    # AsyncMocks assigned to sync members, by id (checked against the weak reference).
+    _explicit_async: dict[int, ExplicitAsyncMock] = field(default_factory=dict)
+    # Coroutines already reported as a return_value/side_effect: (test, path, line, function).
+    _coroutines_as_values: set[tuple[str | None, str, int, str]] = field(default_factory=set)
     instrumentation: Instrumentation = field(init=False)
+    construction: ConstructionWatch = field(init=False)
 
     def __post_init__(self) -> None:
         self.instrumentation = Instrumentation(self)
+        self.construction = ConstructionWatch(self)
+
+    def install(self) -> None:
+        self.instrumentation.install()
+        self.construction.install()
+
+    def uninstall(self) -> None:
+        self.construction.uninstall()
+        self.instrumentation.uninstall()
+        self._explicit_async.clear()
 
     # --- test lifecycle (called by the plugin) ---------------------------------------------------
     def enter_test(self, context: TestContext) -> None:
@@ -82,6 +116,8 @@ class Collector:
         context = self.context
         if context is not None and unsettled <= 0:
             self._names_after_call.pop(context.nodeid, None)
+        if self._explicit_async:
+            self._explicit_async = {k: v for k, v in self._explicit_async.items() if v.mock() is not None}
         self.context = None
         self.outside_phase = "between tests"
 
@@ -166,6 +202,12 @@ class Collector:
             caller_is_async=record.caller_is_async,
             rootdir=self.rootdir,
         )
+        record.reported = True
+        happened = f"used the coroutine as a value ({operation}) at {where.short(self.rootdir)}"
+        if self._merge_with_sync_evidence(
+            mock, names, record, where=where, happened=happened, message=message, fix=fix, operation=operation
+        ):
+            return note
         self._add(
             Finding(
                 kind=FindingKind.COROUTINE_MISUSE,
@@ -179,7 +221,6 @@ class Collector:
                 mode=record.mode,
             )
         )
-        record.reported = True
         return note
 
     def coroutine_never_awaited(
@@ -197,6 +238,11 @@ class Collector:
         message, fix = _advice.never_awaited_mock(
             mock, names, where=record.where, caller_is_async=record.caller_is_async, rootdir=self.rootdir
         )
+        happened = f"called it at {record.where.short(self.rootdir)} and never awaited the coroutine"
+        if self._merge_with_sync_evidence(
+            mock, names, record, where=record.where, happened=happened, message=message, fix=fix, operation=None
+        ):
+            return True
         self._add(
             Finding(
                 kind=FindingKind.NEVER_AWAITED,
@@ -210,6 +256,267 @@ class Collector:
             )
         )
         return True
+
+    def _merge_with_sync_evidence(
+        self,
+        mock: object,
+        names: Mapping[int, str],
+        record: CoroutineRecord,
+        *,
+        where: Location,
+        happened: str,
+        message: str,
+        fix: str,
+        operation: str | None,
+    ) -> bool:
+        """A misused or dropped coroutine of an AsyncMock standing for a synchronous member becomes one
+        ``async-mock-for-sync`` finding (at the assignment line, when the test assigned it), not two.
+
+        False when the core finding stands; the evidence may still have added a hint to ``message``.
+        """
+        explicit = self._explicit_async.get(id(mock))
+        if explicit is not None and explicit.mock() is mock:
+            if not explicit.reported:
+                explicit.reported = True
+                alternatives = _advice.missing_await(mock, record.where, self.rootdir)
+                self._report_explicit(explicit, happened, operation, alternatives)
+            return True
+        parent, attribute = _naming.parent_of(mock), _naming.segment_of(mock)
+        if parent is None or attribute is None:
+            return False
+        evidence = _evidence.for_member(parent, attribute, self.user_entries)
+        if evidence is None:
+            return False
+        subject = _naming.subject_of(mock, names)
+        message, fix = _advice.async_mock_for_sync_child(subject, evidence, message, fix)
+        kind = FindingKind.ASYNC_MOCK_FOR_SYNC
+        if evidence.by_name_only:  # a hint on the core finding, whose kind stands
+            kind = FindingKind.COROUTINE_MISUSE if operation is not None else FindingKind.NEVER_AWAITED
+        self._add(
+            Finding(
+                kind=kind,
+                nodeid=record.owner,
+                subject=subject,
+                where=where,
+                message=message,
+                fix=fix,
+                operation=operation,
+                phase=record.phase,
+                mode=record.mode,
+            )
+        )
+        return True
+
+    def _report_explicit(
+        self,
+        explicit: ExplicitAsyncMock,
+        happened: str | None,
+        operation: str | None,
+        alternatives: list[str] | None = None,
+    ) -> None:
+        """The finding for an explicit ``parent.member = AsyncMock(...)``; a spec-is-data finding for the
+        same line (``AsyncMock(rows)``) is folded into it: its fix replaces both."""
+        also_data = [
+            f
+            for f in self.pending
+            if f.kind is FindingKind.SPEC_IS_DATA and f.nodeid == explicit.owner and f.where == explicit.where
+        ]
+        for finding in also_data:
+            self.pending.remove(finding)
+            self.findings.remove(finding)
+        message, fix = _advice.async_mock_for_sync_assigned(
+            explicit.subject, explicit.evidence, explicit.where, happened=happened, rootdir=self.rootdir
+        )
+        if also_data:
+            message += " Its positional argument is taken as the spec, not the return value, too."
+        if alternatives and explicit.evidence.by_name_only:
+            fix = "\n".join([fix, *alternatives])
+        self._add(
+            Finding(
+                kind=FindingKind.ASYNC_MOCK_FOR_SYNC,
+                nodeid=explicit.owner,
+                subject=explicit.subject,
+                where=explicit.where,
+                message=message,
+                fix=fix,
+                operation=operation,
+                phase=explicit.phase,
+                mode=explicit.mode,
+            )
+        )
+
+    # --- how the test builds its mocks (construction watch events) ------------------------------
+    def _building_owner(self) -> tuple[str | None, str, str] | None:
+        owner, phase, mode = self._owner()
+        return None if mode == "off" else (owner, phase, mode)
+
+    def spec_is_data(self, mock_class: type, spec: object, frame: FrameType) -> None:
+        owned = self._building_owner()
+        if owned is None:
+            return
+        where = _frames.frame_location(frame)
+        site = _source.call_at(where.path, where.line, mock_class.__name__, positional=True)
+        subject = site.target if site is not None and site.target else f"{mock_class.__name__}(...)"
+        message, fix = _advice.spec_is_data(site, mock_class.__name__, spec, subject)
+        self._add_built(FindingKind.SPEC_IS_DATA, owned, subject=subject, where=where, message=message, fix=fix)
+
+    def data_mock_awaited(
+        self, parent: object, construction: DataConstruction, frame: FrameType, *, at_construction: type | None
+    ) -> None:
+        owned = self._building_owner()
+        if owned is None:
+            return
+        if parent is not None:
+            subject = f"{_naming.subject_of(parent, self._names(frame, owned[0]))}.return_value"
+        else:
+            here = _frames.frame_location(frame)
+            site = _source.call_at(here.path, here.line, at_construction.__name__ if at_construction else "")
+            subject = f"{site.target}.return_value" if site is not None and site.target else "return_value"
+        where = construction.where
+        site = _source.call_at(where.path, where.line, construction.class_name, positional=True)
+        message, fix = _advice.data_mock_as_awaited_result(site, construction, subject)
+        self._add_built(FindingKind.SPEC_IS_DATA, owned, subject=subject, where=where, message=message, fix=fix)
+
+    def coroutine_as_return_value(
+        self, mock: object | None, slot: str, value: object, frame: FrameType, *, at_construction: type | None
+    ) -> None:
+        owned = self._building_owner()
+        if owned is None:
+            return
+        where = _frames.frame_location(frame)
+        record = getattr(value, "_self_record", None)
+        if isinstance(record, CoroutineRecord):
+            record.reported = True
+        code = getattr(value, "cr_code", None)
+        if code is not None:
+            qualname = getattr(value, "__qualname__", code.co_name)
+            self._coroutines_as_values.add((owned[0], where.path, where.line, qualname))
+        if mock is not None:
+            subject = _naming.subject_of(mock, self._names(frame, owned[0]))
+            site = None
+        else:
+            site = _source.call_at(where.path, where.line, at_construction.__name__ if at_construction else "")
+            subject = site.target if site is not None and site.target else "AsyncMock(...)"
+        message, fix = _advice.coroutine_as_return_value(where, site, subject, slot, value, rootdir=self.rootdir)
+        self._add_built(
+            FindingKind.COROUTINE_AS_RETURN_VALUE,
+            owned,
+            subject=subject,
+            where=where,
+            message=message,
+            fix=fix,
+            operation=slot,
+        )
+
+    def async_mock_assigned(self, parent: object, name: str, value: object, frame: FrameType) -> None:
+        owned = self._building_owner()
+        if owned is None:
+            return
+        evidence = _evidence.for_member(parent, name, self.user_entries)
+        if evidence is None:
+            return
+        owner, phase, mode = owned
+        where = _frames.frame_location(frame)
+        subject = f"{_naming.subject_of(parent, self._names(frame, owner))}.{name}"
+        explicit = ExplicitAsyncMock(weakref.ref(value), where, subject, evidence, owner, phase, mode)
+        self._explicit_async[id(value)] = explicit
+        if evidence.firm:
+            explicit.reported = True
+            self._report_explicit(explicit, None, None)
+
+    def _add_built(
+        self,
+        kind: FindingKind,
+        owned: tuple[str | None, str, str],
+        *,
+        subject: str,
+        where: Location,
+        message: str,
+        fix: str,
+        operation: str | None = None,
+    ) -> None:
+        owner, phase, mode = owned
+        self._add(Finding(kind, owner, subject, where, message, fix, operation=operation, phase=phase, mode=mode))
+
+    # --- failures the test got: add the guard's explanation to the exception ----------------------
+    def explain_failure(self, error: BaseException) -> None:
+        """Called with the exception a test phase failed with, before pytest formats it."""
+        seen: set[int] = set()
+        current: BaseException | None = error
+        while current is not None and id(current) not in seen:
+            seen.add(id(current))
+            if isinstance(current, TypeError):
+                self._explain_type_error(current)
+            current = current.__cause__ or current.__context__
+
+    def _explain_type_error(self, error: TypeError) -> None:
+        owned = self._building_owner()
+        if owned is None:
+            return
+        entries: list[types.TracebackType] = []
+        tb = error.__traceback__
+        while tb is not None:
+            entries.append(tb)
+            tb = tb.tb_next
+        if not entries:
+            return
+        last = entries[-1]
+        if _frames.is_await_instruction(last.tb_frame.f_code, last.tb_lasti):
+            self._awaited_sync_mock(error, last, owned, self._names_in_traceback(entries, owned[0]))
+            return
+        for index, entry in enumerate(entries[:-1]):
+            nxt = entries[index + 1]
+            if _frames.is_library_frame(entry.tb_frame) or not _frames.is_mock_module(nxt.tb_frame):
+                continue
+            path, line = entry.tb_frame.f_code.co_filename, entry.tb_lineno
+            for finding in self.findings:
+                if (
+                    finding.kind is FindingKind.SPEC_IS_DATA
+                    and (finding.where.path, finding.where.line) == (path, line)
+                    and finding.nodeid == owned[0]
+                ):
+                    add_note(error, f"asyncmock-guard: {finding.message}")
+                    return
+
+    def _names_in_traceback(self, entries: list[types.TracebackType], owner: str | None) -> dict[int, str]:
+        """Names from the test function's frame in a traceback (the test may never have called an AsyncMock)."""
+        context = self.context
+        if context is None or context.nodeid != owner:
+            return self._names(None, owner)
+        frames = [entry.tb_frame for entry in entries if entry.tb_frame.f_code in context.codes]
+        names = _naming.scope_names(frames[-1:], context.funcargs)
+        for key, name in self._names(None, owner).items():
+            names.setdefault(key, name)
+        return names
+
+    def _awaited_sync_mock(
+        self,
+        error: TypeError,
+        entry: types.TracebackType,
+        owned: tuple[str | None, str, str],
+        names: Mapping[int, str],
+    ) -> None:
+        frame = entry.tb_frame
+        expression = _source.awaited_expression(frame.f_code, entry.tb_lasti, entry.tb_lineno)
+        if expression is None:
+            return
+        called = isinstance(expression, ast.Call)
+        target = _source.evaluate_chain(expression.func if isinstance(expression, ast.Call) else expression, frame)
+        if not _naming.is_mock(target) or _naming.is_async_mock(target):
+            return
+        where = Location(frame.f_code.co_filename, entry.tb_lineno, _frames.code_name(frame.f_code))
+        subject = _naming.subject_of(target, names)
+        message, fix = _advice.awaited_sync_mock(target, subject, where, called=called, rootdir=self.rootdir)
+        add_note(error, f"asyncmock-guard: {message}")
+        self._add_built(
+            FindingKind.AWAITED_SYNC_MOCK,
+            owned,
+            subject=subject,
+            where=where,
+            message=message,
+            fix=fix,
+            operation="await",
+        )
 
     def _function_never_awaited(self, coroutine: types.CoroutineType[Any, Any, Any]) -> bool:
         code = coroutine.cr_code
@@ -230,6 +537,8 @@ class Collector:
         if (owner == current and self.context is not None and not self.context.active) or mode == "off":
             return False
         qualname = getattr(coroutine, "__qualname__", code.co_name)
+        if (owner, where.path, where.line, qualname) in self._coroutines_as_values:
+            return True  # reported already, where the test made it a mock's return value
         message, fix = _advice.never_awaited_function(
             qualname, where, known_call_site=bool(origin), rootdir=self.rootdir
         )

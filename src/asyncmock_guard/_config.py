@@ -7,6 +7,8 @@ import os
 
 import pytest
 
+from asyncmock_guard._evidence import UserEntries
+
 MODE_OPTION = "--asyncmock-guard"
 MODE_INI = "asyncmock_guard_mode"
 MODE_HELP = (
@@ -16,6 +18,11 @@ MODE_HELP = (
 REPORT_OPTION = "--asyncmock-guard-report"
 REPORT_INI = "asyncmock_guard_report"
 REPORT_HELP = "write asyncmock-guard findings as JSON to this path (relative to the rootdir for the ini key)"
+SYNC_METHODS_INI = "asyncmock_guard_sync_methods"
+SYNC_METHODS_HELP = (
+    "members your code calls synchronously, reported when a test makes them AsyncMocks: bare method names"
+    " (save) or dotted [module.]Class.method names, one per line"
+)
 MARKER = "asyncmock_guard"
 MARKER_HELP = "asyncmock_guard(mode): run this test (module, class) with asyncmock-guard mode 'strict', 'warn' or 'off'"
 
@@ -47,6 +54,7 @@ def addoption(parser: pytest.Parser) -> None:
     group.addoption(REPORT_OPTION, dest="asyncmock_guard_report", default=None, metavar="PATH", help=REPORT_HELP)
     parser.addini(MODE_INI, MODE_HELP, default=None)
     parser.addini(REPORT_INI, REPORT_HELP, default=None)
+    parser.addini(SYNC_METHODS_INI, SYNC_METHODS_HELP, type="linelist", default=[])
 
 
 def _ini(config: pytest.Config, name: str) -> str | None:
@@ -89,6 +97,18 @@ def report_path(config: pytest.Config) -> str | None:
     if not os.access(directory, os.W_OK):
         raise pytest.UsageError(f"asyncmock-guard: {source} {path!r}: the directory is not writable")
     return path
+
+
+def sync_methods(config: pytest.Config) -> UserEntries:
+    """The user's own known-sync members; a malformed entry stops the run before any test."""
+    entries = [entry.strip() for entry in config.getini(SYNC_METHODS_INI) if entry.strip()]
+    try:
+        return UserEntries.parse(entries)
+    except ValueError as error:
+        raise pytest.UsageError(
+            f"asyncmock-guard: ini option {SYNC_METHODS_INI} has {str(error)!r}, which is not a method name:"
+            " write a bare name (save) or a dotted name ([module.]Class.method), one per line"
+        ) from None
 
 
 def marker_mode(item: pytest.Item, default: Mode) -> Mode:

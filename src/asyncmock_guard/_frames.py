@@ -7,10 +7,12 @@ in site-packages is *not* library code: it is what the test exercises.
 
 from __future__ import annotations
 
+import dis
 import inspect
 import os
 import sysconfig
 from types import CodeType, FrameType
+from unittest import mock as _mock
 
 from asyncmock_guard._findings import Location
 
@@ -133,3 +135,17 @@ def is_async_code(code: CodeType) -> bool:
 def is_generator_based_coroutine(code: CodeType) -> bool:
     """True for ``@types.coroutine`` generators, where ``yield from coro`` is a legitimate await."""
     return bool(code.co_flags & inspect.CO_ITERABLE_COROUTINE)
+
+
+_GET_AWAITABLE = dis.opmap["GET_AWAITABLE"]
+_MOCK_FILE = _mock.__file__
+
+
+def is_await_instruction(code: CodeType, offset: int) -> bool:
+    """True when the instruction at byte ``offset`` (a traceback's ``tb_lasti``) starts an ``await``."""
+    raw = code.co_code
+    return 0 <= offset < len(raw) and raw[offset] == _GET_AWAITABLE
+
+
+def is_mock_module(frame: FrameType) -> bool:
+    return frame.f_code.co_filename == _MOCK_FILE

@@ -81,16 +81,18 @@ class GuardPlugin:
         self.mode = mode
         self.report_path = report_path
         self.rootdir = str(config.rootpath)
-        self.collector = Collector(default_mode=mode.value, rootdir=self.rootdir)
+        self.collector = Collector(
+            default_mode=mode.value, rootdir=self.rootdir, user_entries=_config.sync_methods(config)
+        )
         self.unattributed_strict: list[Finding] = []
 
     # --- install -----------------------------------------------------------------------------------
     def install(self) -> None:
         if self.mode is not Mode.OFF:
-            self.collector.instrumentation.install()
+            self.collector.install()
 
     def uninstall(self) -> None:
-        self.collector.instrumentation.uninstall()
+        self.collector.uninstall()
 
     @property
     def active(self) -> bool:
@@ -125,6 +127,17 @@ class GuardPlugin:
             )
         except pytest.UsageError:
             raise
+        except Exception as error:  # noqa: BLE001 - see _shielded
+            self.collector.internal_error(error)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, call: pytest.CallInfo[None]) -> None:
+        """Before pytest formats a failure: add the guard's explanation to the exception."""
+        excinfo = call.excinfo
+        if excinfo is None or self.collector.context is None:
+            return
+        try:
+            self.collector.explain_failure(excinfo.value)
         except Exception as error:  # noqa: BLE001 - see _shielded
             self.collector.internal_error(error)
 

@@ -1,0 +1,180 @@
+"""Watching how tests *build* mocks: construction (``NonCallableMock.__new__``, which sees the
+arguments exactly as the test wrote them) and attribute assignment (``NonCallableMock.__setattr__``,
+through which ``configure_mock``, ``attach_mock`` and the ``return_value``/``side_effect`` setters
+also go).
+
+Both run for every mock made and every attribute set, children included, so each wrapper decides
+in a few type checks whether there is anything to look at; the collector does the rest.
+"""
+
+from __future__ import annotations
+
+import numbers
+import sys
+import types
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any, Protocol
+from unittest import mock as _mock
+
+import wrapt
+
+from asyncmock_guard import _frames
+from asyncmock_guard._findings import Location
+
+_NonCallableMock = _mock.NonCallableMock
+_AsyncMockMixin = _mock.AsyncMockMixin
+# Built-in data that no one means as a spec of a Mock/MagicMock (a list of names is a spec there).
+_DATA_TYPES = (list, tuple, dict, set, frozenset, str, bytes, bytearray, numbers.Number)
+_ASSIGNED_VALUE_SLOTS = ("return_value", "side_effect")
+
+
+def is_coroutine(value: object) -> bool:
+    """A coroutine object, the guard's proxy of one included (its ``__class__`` is the coroutine's)."""
+    return isinstance(value, types.CoroutineType)
+
+
+def spec_is_data(mock_class: type, spec: object) -> bool:
+    """Whether the positional ``spec`` of ``mock_class(spec)`` is data rather than a spec.
+
+    For an ``AsyncMock`` anything that is not a class, a callable or a module: its positional argument
+    is almost always meant as the awaited value. For ``Mock``/``MagicMock`` only built-in data, and not
+    a list of attribute names, which the docs give as a spec.
+    """
+    if spec is None or isinstance(spec, (type, types.ModuleType, _NonCallableMock)) or callable(spec):
+        return False
+    if issubclass(mock_class, _AsyncMockMixin):
+        return True
+    if isinstance(spec, (list, tuple)) and all(isinstance(item, str) for item in spec):
+        return False
+    return isinstance(spec, _DATA_TYPES)
+
+
+@dataclass(frozen=True)
+class DataConstruction:
+    """A ``Mock``/``MagicMock`` made with data as its spec: a finding only if it becomes an awaited result."""
+
+    class_name: str
+    where: Location
+    data_type: str
+
+
+class ConstructionListener(Protocol):
+    def spec_is_data(self, mock_class: type, spec: object, frame: FrameType) -> None: ...
+
+    def coroutine_as_return_value(
+        self, mock: object | None, slot: str, value: object, frame: FrameType, *, at_construction: type | None
+    ) -> None: ...
+
+    def data_mock_awaited(
+        self, parent: object, construction: DataConstruction, frame: FrameType, *, at_construction: type | None
+    ) -> None: ...
+
+    def async_mock_assigned(self, parent: object, name: str, value: object, frame: FrameType) -> None: ...
+
+    def internal_error(self, error: BaseException) -> None: ...
+
+
+class ConstructionWatch:
+    """Installs the two wrappers; ``data_mocks`` remembers Mock/MagicMock(data) until they die."""
+
+    def __init__(self, listener: ConstructionListener) -> None:
+        self.listener = listener
+        self.data_mocks: dict[int, tuple[weakref.ref[Any], DataConstruction]] = {}
+        self._originals: dict[str, object] = {}
+        self.installed = False
+
+    def install(self) -> None:
+        if self.installed:
+            return
+        for name, wrapper in (("__new__", self._on_new), ("__setattr__", self._on_setattr)):
+            self._originals[name] = vars(_NonCallableMock)[name]
+            wrapt.wrap_function_wrapper(_NonCallableMock, name, wrapper)
+        self.installed = True
+
+    def uninstall(self) -> None:
+        if not self.installed:
+            return
+        for name, original in self._originals.items():
+            setattr(_NonCallableMock, name, original)
+        self._originals.clear()
+        self.data_mocks.clear()
+        self.installed = False
+
+    # --- construction ----------------------------------------------------------------------------
+    def _on_new(
+        self, wrapped: Callable[..., Any], instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        # unittest.mock makes children with keywords only: a positional spec or a configured
+        # return_value/side_effect is the test's own doing.
+        if len(args) < 2 and "return_value" not in kwargs and "side_effect" not in kwargs:
+            return wrapped(*args, **kwargs)
+        mock_class = args[0]
+        construction = None
+        try:
+            construction = self._before_construction(mock_class, args[1:], kwargs, sys._getframe(1))
+        except Exception as error:  # noqa: BLE001 - an internal error must never break the test
+            self.listener.internal_error(error)
+        mock = wrapped(*args, **kwargs)
+        if construction is not None:
+            self.data_mocks[id(mock)] = (weakref.ref(mock, self._forget(id(mock))), construction)
+        return mock
+
+    def _forget(self, key: int) -> Callable[[object], None]:
+        def forget(_: object) -> None:
+            self.data_mocks.pop(key, None)
+
+        return forget
+
+    def _before_construction(
+        self, mock_class: type, args: tuple[Any, ...], kwargs: dict[str, Any], frame: FrameType | None
+    ) -> DataConstruction | None:
+        frame = _frames.first_user_frame(frame)
+        if frame is None:
+            return None
+        construction = None
+        if args and spec_is_data(mock_class, args[0]):
+            if issubclass(mock_class, _AsyncMockMixin):
+                self.listener.spec_is_data(mock_class, args[0], frame)
+            else:
+                construction = DataConstruction(
+                    mock_class.__name__, _frames.frame_location(frame), type(args[0]).__name__
+                )
+        for slot in _ASSIGNED_VALUE_SLOTS:
+            value = kwargs.get(slot)
+            if value is not None and is_coroutine(value):
+                self.listener.coroutine_as_return_value(None, slot, value, frame, at_construction=mock_class)
+        returned = kwargs.get("return_value")
+        if issubclass(mock_class, _AsyncMockMixin) and isinstance(returned, _NonCallableMock):
+            known = self.data_mocks.get(id(returned))
+            if known is not None and known[0]() is returned:
+                self.listener.data_mock_awaited(None, known[1], frame, at_construction=mock_class)
+        return construction
+
+    # --- assignment ------------------------------------------------------------------------------
+    def _on_setattr(
+        self, wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        name, value = args
+        if isinstance(value, (_NonCallableMock, types.CoroutineType)) and not name.startswith("_mock_"):
+            try:
+                self._on_assignment(instance, name, value)
+            except Exception as error:  # noqa: BLE001
+                self.listener.internal_error(error)
+        return wrapped(*args, **kwargs)
+
+    def _on_assignment(self, parent: Any, name: str, value: object) -> None:
+        frame = _frames.first_user_frame(sys._getframe(2))
+        if frame is None:
+            return
+        if name in _ASSIGNED_VALUE_SLOTS:
+            if is_coroutine(value):
+                self.listener.coroutine_as_return_value(parent, name, value, frame, at_construction=None)
+            elif name == "return_value" and isinstance(parent, _AsyncMockMixin):
+                known = self.data_mocks.get(id(value))
+                if known is not None and known[0]() is value:
+                    self.listener.data_mock_awaited(parent, known[1], frame, at_construction=None)
+        elif isinstance(value, _AsyncMockMixin) and not name.startswith("__"):
+            self.listener.async_mock_assigned(parent, name, value, frame)

@@ -1,0 +1,208 @@
+"""Reading the test's source at a finding's line with ``ast``: which call is there, what it is assigned
+to, and the text of its arguments, so that subjects and fixes use the test's own expressions.
+
+Only called when a finding is made, never on the hot path. Every function returns ``None`` when the
+source cannot be read or parsed (a REPL, a generated file): the finding is still made, with less text.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import functools
+import inspect
+import linecache
+from dataclasses import dataclass
+from types import CodeType, FrameType
+from typing import Any
+
+from asyncmock_guard import _naming
+
+_MISSING = object()
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(path: str, size: int) -> ast.Module | None:
+    try:
+        return ast.parse("".join(linecache.getlines(path)))
+    except (SyntaxError, ValueError):
+        return None
+
+
+def module_of(path: str) -> ast.Module | None:
+    lines = linecache.getlines(path)
+    if not lines:
+        return None
+    return _parse(path, sum(map(len, lines)))
+
+
+def text_of(path: str, node: ast.AST) -> str:
+    """The source of ``node`` exactly as written (its first line's indentation dropped)."""
+    segment = ast.get_source_segment("".join(linecache.getlines(path)), node)
+    return segment if segment is not None else ast.unparse(node)
+
+
+def callee_name(call: ast.Call) -> str | None:
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """A call at a line of the test: the call, the statement holding it, and what it is assigned to."""
+
+    path: str
+    call: ast.Call
+    statement: ast.stmt
+    target: str | None  # ``mock_obj.fetchall`` in ``mock_obj.fetchall = AsyncMock(...)``
+    column: int
+
+    def text(self, node: ast.AST) -> str:
+        return text_of(self.path, node)
+
+    def keyword(self, name: str) -> ast.expr | None:
+        return next((k.value for k in self.call.keywords if k.arg == name), None)
+
+
+def _statements(tree: ast.Module, line: int) -> ast.stmt | None:
+    """The innermost statement that spans ``line`` (a ``with`` whose header holds the line, too)."""
+    spanning = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.stmt) and node.lineno <= line <= (node.end_lineno or node.lineno)
+    ]
+    if not spanning:
+        return None
+    return max(spanning, key=lambda node: (node.lineno, -(node.end_lineno or node.lineno)))
+
+
+def call_at(path: str, line: int, callee: str, *, positional: bool = False) -> CallSite | None:
+    """The call of ``callee`` (by its last name) at ``line``: the first one that has positional
+    arguments when ``positional`` is asked, else the first one."""
+    tree = module_of(path)
+    if tree is None:
+        return None
+    statement = _statements(tree, line)
+    if statement is None:
+        return None
+    calls = [
+        node
+        for node in ast.walk(statement)
+        if isinstance(node, ast.Call)
+        and callee_name(node) == callee
+        and node.lineno <= line <= (node.end_lineno or node.lineno)
+        and (node.args or not positional)
+    ]
+    if not calls:
+        return None
+    call = min(calls, key=lambda node: (node.lineno, node.col_offset))
+    return CallSite(path, call, statement, _target_of(path, statement, call), call.col_offset)
+
+
+def _target_of(path: str, statement: ast.stmt, call: ast.Call) -> str | None:
+    """What the call's value is bound to: an assignment target, or ``patch.object(x, "attr", <call>)``."""
+    if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is call:
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        if len(targets) == 1 and isinstance(targets[0], (ast.Name, ast.Attribute, ast.Subscript)):
+            return text_of(path, targets[0])
+    for node in ast.walk(statement):
+        if not isinstance(node, ast.Call) or node is call:
+            continue
+        name = callee_name(node)
+        if name == "object" and len(node.args) >= 3 and node.args[2] is call:
+            attribute = node.args[1]
+            if isinstance(attribute, ast.Constant) and isinstance(attribute.value, str):
+                return f"{text_of(path, node.args[0])}.{attribute.value}"
+        if name in ("patch", "object") and any(k.arg == "new" and k.value is call for k in node.keywords):
+            return _patched_name(path, node)
+        if name == "patch" and len(node.args) >= 2 and node.args[1] is call:
+            return _patched_name(path, node)
+        for keyword in node.keywords:
+            if keyword.value is call and keyword.arg in ("return_value", "side_effect"):
+                return None
+    return None
+
+
+def _patched_name(path: str, patch_call: ast.Call) -> str | None:
+    if not patch_call.args:
+        return None
+    first = patch_call.args[0]
+    if isinstance(first, ast.Constant) and isinstance(first.value, str):
+        return first.value.rpartition(".")[2]
+    if len(patch_call.args) >= 2:
+        attribute = patch_call.args[1]
+        if isinstance(attribute, ast.Constant) and isinstance(attribute.value, str):
+            return f"{text_of(path, first)}.{attribute.value}"
+    return None
+
+
+def awaited_expression(code: CodeType, lasti: int, line: int) -> ast.expr | None:
+    """The operand of the ``await`` that the instruction at ``lasti`` of ``code`` executes."""
+    path = code.co_filename
+    tree = module_of(path)
+    if tree is None:
+        return None
+    position = _position(code, lasti)
+    awaits = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Await) and node.lineno <= line <= (node.end_lineno or node.lineno)
+    ]
+    if position is not None:
+        exact = [
+            node
+            for node in awaits
+            if (node.lineno, node.col_offset) <= position[:2] and position[2:] <= (node.end_lineno, node.end_col_offset)
+        ]
+        if exact:
+            awaits = exact
+    if not awaits:
+        return None
+    # the innermost await that spans the instruction
+    return max(awaits, key=lambda node: (node.lineno, node.col_offset)).value
+
+
+def _position(code: CodeType, lasti: int) -> tuple[int, int, int, int] | None:
+    positions = getattr(code, "co_positions", None)
+    if positions is None:  # Python 3.10: the line is all there is
+        return None
+    for index, (start, end, column, end_column) in enumerate(positions()):
+        if index == lasti // 2:
+            if None in (start, end, column, end_column):
+                return None
+            return start, column, end, end_column
+    return None
+
+
+def evaluate_chain(node: ast.expr, frame: FrameType) -> Any:
+    """The object a name or attribute chain (``self.store.save``) refers to in ``frame``, found without
+    running any code: no properties, no ``__getattr__``, and no new mock children. None if unknown."""
+    value = _lookup(node, frame)
+    return None if value is _MISSING else value
+
+
+def _lookup(node: ast.expr, frame: FrameType) -> Any:
+    if isinstance(node, ast.Name):
+        for scope in (frame.f_locals, frame.f_globals, vars(builtins)):
+            if node.id in scope:
+                return scope[node.id]
+        return _MISSING
+    if not isinstance(node, ast.Attribute):
+        return _MISSING
+    base = _lookup(node.value, frame)
+    if base is _MISSING:
+        return _MISSING
+    if _naming.is_mock(base):
+        assigned = vars(base).get(node.attr, _MISSING)
+        if assigned is not _MISSING:
+            return assigned
+        child = _naming.configured_child(base, node.attr)
+        return _MISSING if child is None else child
+    value = inspect.getattr_static(base, node.attr, _MISSING)
+    if isinstance(value, (property, staticmethod, classmethod)) or hasattr(type(value), "__get__"):
+        return _MISSING if not callable(value) else value
+    return value
