@@ -208,18 +208,14 @@ class Collector:
             mock, names, record, where=where, happened=happened, message=message, fix=fix, operation=operation
         ):
             return note
-        self._add(
-            Finding(
-                kind=FindingKind.COROUTINE_MISUSE,
-                nodeid=record.owner,
-                subject=subject,
-                where=where,
-                message=message,
-                fix=fix,
-                operation=operation,
-                phase=record.phase,
-                mode=record.mode,
-            )
+        self._add_finding(
+            FindingKind.COROUTINE_MISUSE,
+            (record.owner, record.phase, record.mode),
+            subject=subject,
+            where=where,
+            message=message,
+            fix=fix,
+            operation=operation,
         )
         return note
 
@@ -292,18 +288,14 @@ class Collector:
         kind = FindingKind.ASYNC_MOCK_FOR_SYNC
         if evidence.by_name_only:  # a hint on the core finding, whose kind stands
             kind = FindingKind.COROUTINE_MISUSE if operation is not None else FindingKind.NEVER_AWAITED
-        self._add(
-            Finding(
-                kind=kind,
-                nodeid=record.owner,
-                subject=subject,
-                where=where,
-                message=message,
-                fix=fix,
-                operation=operation,
-                phase=record.phase,
-                mode=record.mode,
-            )
+        self._add_finding(
+            kind,
+            (record.owner, record.phase, record.mode),
+            subject=subject,
+            where=where,
+            message=message,
+            fix=fix,
+            operation=operation,
         )
         return True
 
@@ -331,18 +323,14 @@ class Collector:
             message += " Its positional argument is taken as the spec, not the return value, too."
         if alternatives and explicit.evidence.by_name_only:
             fix = "\n".join([fix, *alternatives])
-        self._add(
-            Finding(
-                kind=FindingKind.ASYNC_MOCK_FOR_SYNC,
-                nodeid=explicit.owner,
-                subject=explicit.subject,
-                where=explicit.where,
-                message=message,
-                fix=fix,
-                operation=operation,
-                phase=explicit.phase,
-                mode=explicit.mode,
-            )
+        self._add_finding(
+            FindingKind.ASYNC_MOCK_FOR_SYNC,
+            (explicit.owner, explicit.phase, explicit.mode),
+            subject=explicit.subject,
+            where=explicit.where,
+            message=message,
+            fix=fix,
+            operation=operation,
         )
 
     # --- how the test builds its mocks (construction watch events) ------------------------------
@@ -358,7 +346,7 @@ class Collector:
         site = _source.call_at(where.path, where.line, mock_class.__name__, positional=True)
         subject = site.target if site is not None and site.target else f"{mock_class.__name__}(...)"
         message, fix = _advice.spec_is_data(site, mock_class.__name__, spec, subject)
-        self._add_built(FindingKind.SPEC_IS_DATA, owned, subject=subject, where=where, message=message, fix=fix)
+        self._add_finding(FindingKind.SPEC_IS_DATA, owned, subject=subject, where=where, message=message, fix=fix)
 
     def data_mock_awaited(
         self, parent: object, construction: DataConstruction, frame: FrameType, *, at_construction: type | None
@@ -375,7 +363,7 @@ class Collector:
         where = construction.where
         site = _source.call_at(where.path, where.line, construction.class_name, positional=True)
         message, fix = _advice.data_mock_as_awaited_result(site, construction, subject)
-        self._add_built(FindingKind.SPEC_IS_DATA, owned, subject=subject, where=where, message=message, fix=fix)
+        self._add_finding(FindingKind.SPEC_IS_DATA, owned, subject=subject, where=where, message=message, fix=fix)
 
     def coroutine_as_return_value(
         self, mock: object | None, slot: str, value: object, frame: FrameType, *, at_construction: type | None
@@ -398,7 +386,7 @@ class Collector:
             site = _source.call_at(where.path, where.line, at_construction.__name__ if at_construction else "")
             subject = site.target if site is not None and site.target else "AsyncMock(...)"
         message, fix = _advice.coroutine_as_return_value(where, site, subject, slot, value, rootdir=self.rootdir)
-        self._add_built(
+        self._add_finding(
             FindingKind.COROUTINE_AS_RETURN_VALUE,
             owned,
             subject=subject,
@@ -424,7 +412,7 @@ class Collector:
             explicit.reported = True
             self._report_explicit(explicit, None, None)
 
-    def _add_built(
+    def _add_finding(
         self,
         kind: FindingKind,
         owned: tuple[str | None, str, str],
@@ -508,7 +496,7 @@ class Collector:
         subject = _naming.subject_of(target, names)
         message, fix = _advice.awaited_sync_mock(target, subject, where, called=called, rootdir=self.rootdir)
         add_note(error, f"asyncmock-guard: {message}")
-        self._add_built(
+        self._add_finding(
             FindingKind.AWAITED_SYNC_MOCK,
             owned,
             subject=subject,

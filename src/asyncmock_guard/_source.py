@@ -59,7 +59,6 @@ class CallSite:
     call: ast.Call
     statement: ast.stmt
     target: str | None  # ``mock_obj.fetchall`` in ``mock_obj.fetchall = AsyncMock(...)``
-    column: int
 
     def text(self, node: ast.AST) -> str:
         return text_of(self.path, node)
@@ -100,7 +99,7 @@ def call_at(path: str, line: int, callee: str, *, positional: bool = False) -> C
     if not calls:
         return None
     call = min(calls, key=lambda node: (node.lineno, node.col_offset))
-    return CallSite(path, call, statement, _target_of(path, statement, call), call.col_offset)
+    return CallSite(path, call, statement, _target_of(path, statement, call))
 
 
 def _target_of(path: str, statement: ast.stmt, call: ast.Call) -> str | None:
