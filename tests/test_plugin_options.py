@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from _pytest.nodes import Node
 
 import asyncmock_guard
 from _guardrun import INI, run_guard, write_project
+from asyncmock_guard import _config
+from asyncmock_guard._config import Mode
 
 MISUSE_APP = """
 def first(cursor):
@@ -349,9 +352,61 @@ def test_internal_error_becomes_one_warning_and_changes_nothing(pytester: pytest
     run.result.stdout.fnmatch_lines(
         [
             "*TypeError: 'coroutine' object is not subscriptable",
+            # the failed test's coroutine is finalized as the test ends, so Python's warning is the test's
+            "test_case.py::test_first",
+            "*RuntimeWarning: coroutine 'AsyncMockMixin._execute_mock_call' was never awaited",
             "*AsyncMockGuardInternalWarning: asyncmock-guard: 2 internal error(s) were ignored*",
             "*RuntimeError: a bug in the guard",
-            "*RuntimeWarning: coroutine 'AsyncMockMixin._execute_mock_call' was never awaited",
         ]
     )
     assert run.findings == []
+
+
+def test_marker_mode_reads_each_parent_once_and_agrees_with_get_closest_marker(pytester: pytest.Pytester) -> None:
+    pytester.makeini(
+        "[pytest]\nasyncio_default_fixture_loop_scope = function\nmarkers =\n    asyncmock_guard(mode): test marker\n"
+    )
+    items = pytester.getitems(
+        """
+        import pytest
+
+        pytestmark = pytest.mark.asyncmock_guard("warn")
+
+        def test_module_marker(): pass
+
+        @pytest.mark.asyncmock_guard("off")
+        def test_own_marker(): pass
+
+        class TestPlain:
+            def test_a(self): pass
+            def test_b(self): pass
+
+        @pytest.mark.asyncmock_guard("strict")
+        class TestMarked:
+            def test_c(self): pass
+
+            @pytest.mark.asyncmock_guard("off")
+            def test_d(self): pass
+
+            @pytest.mark.parametrize("n", [1, 2])
+            def test_e(self, n): pass
+        """
+    )
+    inherited: dict[Node, Mode] = {}
+    modes = {item.name: _config.marker_mode(item, Mode.STRICT, inherited) for item in items}
+    assert modes == {
+        "test_module_marker": Mode.WARN,
+        "test_own_marker": Mode.OFF,
+        "test_a": Mode.WARN,
+        "test_b": Mode.WARN,
+        "test_c": Mode.STRICT,
+        "test_d": Mode.OFF,
+        "test_e[1]": Mode.STRICT,
+        "test_e[2]": Mode.STRICT,
+    }
+    for item in items:
+        closest = item.get_closest_marker("asyncmock_guard")
+        assert closest is not None
+        assert modes[item.name] is Mode.parse(closest.args[0], "test")
+    # the module, TestPlain and TestMarked, each decided once; nothing above the module was read
+    assert set(inherited) == {items[0].parent, items[2].parent, items[4].parent}

@@ -41,6 +41,7 @@ class TestContext:
     funcargs: Mapping[str, object] | None = None
     phase: str = "setup"
     test_frame: FrameType | None = None
+    failed: bool = False  # some phase of the test failed
 
     @property
     def active(self) -> bool:

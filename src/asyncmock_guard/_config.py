@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import enum
 import os
+from typing import TYPE_CHECKING
 
 import pytest
 
 from asyncmock_guard._evidence import UserEntries
+
+if TYPE_CHECKING:
+    from _pytest.nodes import Node  # pytest does not export it; only its annotations are needed
 
 MODE_OPTION = "--asyncmock-guard"
 MODE_INI = "asyncmock_guard_mode"
@@ -111,17 +115,45 @@ def sync_methods(config: pytest.Config) -> UserEntries:
         ) from None
 
 
-def marker_mode(item: pytest.Item, default: Mode) -> Mode:
-    """The closest ``@pytest.mark.asyncmock_guard(mode)`` wins (test over class over module)."""
-    marker = item.get_closest_marker(MARKER)
-    if marker is None:
-        return default
-    args = list(marker.args)
-    if "mode" in marker.kwargs:
-        args.insert(0, marker.kwargs["mode"])
-    if len(args) != 1 or set(marker.kwargs) - {"mode"}:
-        raise pytest.UsageError(
-            f"asyncmock-guard: {item.nodeid}: the marker takes one mode, e.g."
-            f" @pytest.mark.{MARKER}('warn'); got args={marker.args!r} kwargs={marker.kwargs!r}"
-        )
-    return Mode.parse(args[0], f"the {MARKER} marker of {item.nodeid}")
+def marker_mode(node: pytest.Item, default: Mode, inherited: dict[Node, Mode] | None = None) -> Mode:
+    """The closest ``@pytest.mark.asyncmock_guard(mode)`` wins (test over class over module), as
+    ``get_closest_marker`` would say; ``inherited`` keeps what each class, module and package decides,
+    so their markers are read once per session, not once per test."""
+    own = _own_mode(node)
+    if own is not None:
+        return own
+    inherited = {} if inherited is None else inherited
+    chain: list[Node] = []
+    parent = node.parent
+    mode = default
+    while parent is not None:
+        known = inherited.get(parent)
+        if known is not None:
+            mode = known
+            break
+        chain.append(parent)
+        own = _own_mode(parent)
+        if own is not None:
+            mode = own
+            break
+        parent = parent.parent
+    for visited in chain:
+        inherited[visited] = mode
+    return mode
+
+
+def _own_mode(node: Node) -> Mode | None:
+    """The mode of the first of the guard's markers set on ``node`` itself, if any."""
+    for marker in node.own_markers:
+        if marker.name != MARKER:
+            continue
+        args = list(marker.args)
+        if "mode" in marker.kwargs:
+            args.insert(0, marker.kwargs["mode"])
+        if len(args) != 1 or set(marker.kwargs) - {"mode"}:
+            raise pytest.UsageError(
+                f"asyncmock-guard: {node.nodeid}: the marker takes one mode, e.g."
+                f" @pytest.mark.{MARKER}('warn'); got args={marker.args!r} kwargs={marker.kwargs!r}"
+            )
+        return Mode.parse(args[0], f"the {MARKER} marker of {node.nodeid}")
+    return None

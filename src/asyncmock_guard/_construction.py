@@ -18,8 +18,6 @@ from types import FrameType
 from typing import Any, Protocol
 from unittest import mock as _mock
 
-import wrapt
-
 from asyncmock_guard import _frames
 from asyncmock_guard._findings import Location
 
@@ -77,7 +75,7 @@ class ConstructionListener(Protocol):
 
 
 class ConstructionWatch:
-    """Installs the two wrappers; ``data_mocks`` remembers Mock/MagicMock(data) until they die."""
+    """Installs the hooks; ``data_mocks`` remembers Mock/MagicMock(data) until they die."""
 
     def __init__(self, listener: ConstructionListener) -> None:
         self.listener = listener
@@ -88,8 +86,24 @@ class ConstructionWatch:
     def install(self) -> None:
         if self.installed:
             return
-        self._originals["__new__"] = vars(_NonCallableMock)["__new__"]
-        wrapt.wrap_function_wrapper(_NonCallableMock, "__new__", self._on_new)
+        # Plain functions, not wrapt wrappers, on these paths: they run for every mock made (children
+        # included) and for every mock or value assigned to one, and a wrapt FunctionWrapper on
+        # ``__new__`` binds a new wrapper object per call (about 1 us per mock, measured). Each hook
+        # makes a few cheap checks and only then looks at frames.
+        original_new = vars(_NonCallableMock)["__new__"]
+        self._originals["__new__"] = original_new
+        construct = original_new.__func__
+        on_construction = self._on_construction
+
+        def watched_new(cls: type, /, *args: Any, **kwargs: Any) -> Any:
+            # unittest.mock makes children with keywords only: a positional spec or a configured
+            # return_value/side_effect is the test's own doing.
+            if not args and "return_value" not in kwargs and "side_effect" not in kwargs:
+                return construct(cls, **kwargs)
+            return on_construction(construct, cls, args, kwargs)
+
+        # setattr: mypy's error code for assigning a method differs between its Python versions.
+        setattr(_NonCallableMock, "__new__", staticmethod(watched_new))  # noqa: B010
         # Assignment is hooked where unittest.mock itself handles it, not on ``__setattr__``: every mock
         # call sets ``called``/``call_count`` through ``__setattr__``, and a wrapper there costs ~4%
         # on mock-heavy suites. ``_check_and_set_parent`` sees mock-to-mock assignments (also via
@@ -99,7 +113,8 @@ class ConstructionWatch:
         on_assignment = self._on_assignment
 
         def _check_and_set_parent_watched(parent: Any, value: Any, name: Any, new_name: Any) -> Any:
-            if name is not None and isinstance(value, _AsyncMockMixin):
+            # Dunder children (``__aenter__``...) are how a test configures the mock's protocols.
+            if name is not None and isinstance(value, _AsyncMockMixin) and name[:2] != "__":
                 on_assignment(parent, name, value)
             return check_and_set_parent(parent, value, name, new_name)
 
@@ -115,10 +130,16 @@ class ConstructionWatch:
         self.installed = True
 
     def _watched_setter(self, slot: str, setter: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+        """Only two values set here can be findings: a coroutine, and a Mock/MagicMock(data) made the
+        ``return_value`` of an AsyncMock."""
         on_assignment = self._on_assignment
+        data_mocks = self.data_mocks
+        watches_data_mocks = slot == "return_value"
 
         def watched(mock: Any, value: Any) -> None:
-            if isinstance(value, (_NonCallableMock, types.CoroutineType)):
+            if isinstance(value, types.CoroutineType) or (
+                watches_data_mocks and data_mocks and id(value) in data_mocks and isinstance(mock, _AsyncMockMixin)
+            ):
                 on_assignment(mock, slot, value)
             setter(mock, value)
 
@@ -137,20 +158,15 @@ class ConstructionWatch:
         self.installed = False
 
     # --- construction ----------------------------------------------------------------------------
-    def _on_new(
-        self, wrapped: Callable[..., Any], instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]
+    def _on_construction(
+        self, construct: Callable[..., Any], mock_class: type, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        # unittest.mock makes children with keywords only: a positional spec or a configured
-        # return_value/side_effect is the test's own doing.
-        if len(args) < 2 and "return_value" not in kwargs and "side_effect" not in kwargs:
-            return wrapped(*args, **kwargs)
-        mock_class = args[0]
         construction = None
         try:
-            construction = self._before_construction(mock_class, args[1:], kwargs, sys._getframe(1))
+            construction = self._before_construction(mock_class, args, kwargs, sys._getframe(2))
         except Exception as error:  # noqa: BLE001 - an internal error must never break the test
             self.listener.internal_error(error)
-        mock = wrapped(*args, **kwargs)
+        mock = construct(mock_class, *args, **kwargs)
         if construction is not None:
             self.data_mocks[id(mock)] = (weakref.ref(mock, self._forget(id(mock))), construction)
         return mock
@@ -164,26 +180,36 @@ class ConstructionWatch:
     def _before_construction(
         self, mock_class: type, args: tuple[Any, ...], kwargs: dict[str, Any], frame: FrameType | None
     ) -> DataConstruction | None:
+        """Report what is wrong with these arguments; return the DataConstruction to remember, if any.
+
+        Frames are only looked at once something is wrong: most arguments are fine.
+        """
+        is_async = issubclass(mock_class, _AsyncMockMixin)
+        spec_data = bool(args) and spec_is_data(mock_class, args[0])
+        coroutines = [(slot, kwargs[slot]) for slot in _ASSIGNED_VALUE_SLOTS if is_coroutine(kwargs.get(slot))]
+        awaited_data = None
+        returned = kwargs.get("return_value")
+        if is_async and isinstance(returned, _NonCallableMock):
+            known = self.data_mocks.get(id(returned))
+            if known is not None and known[0]() is returned:
+                awaited_data = known[1]
+        if not (spec_data or coroutines or awaited_data):
+            return None
         frame = _frames.first_user_frame(frame)
         if frame is None:
             return None
         construction = None
-        if args and spec_is_data(mock_class, args[0]):
-            if issubclass(mock_class, _AsyncMockMixin):
+        if spec_data:
+            if is_async:
                 self.listener.spec_is_data(mock_class, args[0], frame)
             else:
                 construction = DataConstruction(
                     mock_class.__name__, _frames.frame_location(frame), type(args[0]).__name__
                 )
-        for slot in _ASSIGNED_VALUE_SLOTS:
-            value = kwargs.get(slot)
-            if value is not None and is_coroutine(value):
-                self.listener.coroutine_as_return_value(None, slot, value, frame, at_construction=mock_class)
-        returned = kwargs.get("return_value")
-        if issubclass(mock_class, _AsyncMockMixin) and isinstance(returned, _NonCallableMock):
-            known = self.data_mocks.get(id(returned))
-            if known is not None and known[0]() is returned:
-                self.listener.data_mock_awaited(None, known[1], frame, at_construction=mock_class)
+        for slot, value in coroutines:
+            self.listener.coroutine_as_return_value(None, slot, value, frame, at_construction=mock_class)
+        if awaited_data is not None:
+            self.listener.data_mock_awaited(None, awaited_data, frame, at_construction=mock_class)
         return construction
 
     # --- assignment ------------------------------------------------------------------------------

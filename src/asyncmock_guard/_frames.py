@@ -10,7 +10,6 @@ from __future__ import annotations
 import dis
 import inspect
 import os
-import sysconfig
 from types import CodeType, FrameType
 from unittest import mock as _mock
 
@@ -39,9 +38,10 @@ _FRAMEWORK_PACKAGES = frozenset(
 
 
 def _stdlib_prefixes() -> tuple[str, ...]:
-    paths = sysconfig.get_paths()
-    prefixes = {os.path.realpath(paths[key]) + os.sep for key in ("stdlib", "platstdlib")}
-    return tuple(sorted(prefixes))
+    """Where the standard library's Python files are: beside ``os.py`` (``sysconfig`` would say the
+    same, at the price of importing it on every run; its ``platstdlib`` only adds compiled modules,
+    which have no Python frames)."""
+    return (os.path.dirname(os.path.realpath(os.__file__)) + os.sep,)
 
 
 _STDLIB_PREFIXES = _stdlib_prefixes()

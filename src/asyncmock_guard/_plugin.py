@@ -13,7 +13,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from types import CodeType
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -21,6 +21,9 @@ from asyncmock_guard import _config, _reporting
 from asyncmock_guard._collector import Collector, TestContext
 from asyncmock_guard._config import Mode
 from asyncmock_guard._findings import Finding
+
+if TYPE_CHECKING:
+    from _pytest.nodes import Node
 
 _PLUGIN_NAME = "asyncmock-guard-session"
 _mode_key = pytest.StashKey[Mode]()
@@ -38,10 +41,9 @@ def pytest_configure(config: pytest.Config) -> None:
     plugin.install()
 
 
-def _test_codes(item: pytest.Item) -> frozenset[CodeType]:
+def _test_codes(function: object) -> frozenset[CodeType]:
     """The code objects of the test function (and of what it wraps), to find its frame on the stack."""
     codes: set[CodeType] = set()
-    function: Any = getattr(item, "obj", None)
     seen = 0
     while function is not None and seen < 16:
         seen += 1
@@ -54,10 +56,14 @@ def _test_codes(item: pytest.Item) -> frozenset[CodeType]:
 
 
 def _forget_last_failure() -> None:
-    """Drop the traceback pytest keeps for post-mortem debugging (``sys.last_traceback``).
+    """Drop the traceback pytest keeps of the last failed test for post-mortem debugging
+    (``sys.last_traceback``, and the exception with it).
 
-    Its frames keep the last failing test's coroutines alive past the session, where they would be
-    finalized after the guard is gone. The session is over, so nothing can debug it any more.
+    Its frames keep that test's coroutines alive; released later by an automatic gc, an unawaited one
+    is finalized wherever that gc happens to run, possibly inside code whose ``__builtins__`` is empty
+    (a namedtuple's ``__new__``), where CPython fails to import ``warnings`` and the coroutine is
+    reported nowhere (``KeyError: '__import__'`` as an unraisable exception). The test is over, and
+    pytest has already shown its traceback.
     """
     for name in ("last_type", "last_value", "last_traceback", "last_exc"):
         if hasattr(sys, name):
@@ -85,6 +91,8 @@ class GuardPlugin:
             default_mode=mode.value, rootdir=self.rootdir, user_entries=_config.sync_methods(config)
         )
         self.unattributed_strict: list[Finding] = []
+        # Parametrized tests share their function: its code objects are looked up once.
+        self._codes_by_function: dict[object, frozenset[CodeType]] = {}
 
     # --- install -----------------------------------------------------------------------------------
     def install(self) -> None:
@@ -105,8 +113,9 @@ class GuardPlugin:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Check every marker now, so a typo is a usage error before anything runs."""
+        inherited: dict[Node, Mode] = {}
         for item in items:
-            item.stash[_mode_key] = _config.marker_mode(item, self.mode)
+            item.stash[_mode_key] = _config.marker_mode(item, self.mode, inherited)
 
     # --- test phases ---------------------------------------------------------------------------------
     # Two plain hooks per phase boundary, no wrappers: this runs for every test of every suite.
@@ -120,7 +129,7 @@ class GuardPlugin:
             self.collector.enter_test(
                 TestContext(
                     nodeid=item.nodeid,
-                    codes=_test_codes(item),
+                    codes=self._codes_of(getattr(item, "obj", None)),
                     mode=mode.value,
                     funcargs=getattr(item, "funcargs", None),
                 )
@@ -156,8 +165,19 @@ class GuardPlugin:
         if findings:
             self._dispatch(findings, report)
 
+    def _codes_of(self, function: object) -> frozenset[CodeType]:
+        key = getattr(function, "__func__", function)
+        try:
+            codes = self._codes_by_function.get(key)
+        except TypeError:  # an unhashable callable: not worth caching
+            return _test_codes(function)
+        if codes is None:
+            codes = self._codes_by_function[key] = _test_codes(function)
+        return codes
+
     def _end_phase(self, context: TestContext, report: pytest.TestReport) -> None:
         collector = self.collector
+        context.failed = context.failed or report.failed
         if report.when == "setup":
             context.phase = "call" if report.passed else "teardown"
         elif report.when == "call":
@@ -165,9 +185,18 @@ class GuardPlugin:
             context.phase = "teardown"
         else:
             unsettled = collector.instrumentation.unsettled(report.nodeid)
-            if unsettled:
-                gc.collect()  # only a test that left unawaited mock coroutines behind pays for this
+            if context.failed or unsettled:
+                # Finalize this test's lost coroutines now, inside the guard's hook and attributed to
+                # it, rather than in a later gc at a random allocation, where CPython may not even
+                # manage to report them (see _forget_last_failure). A failed test's traceback holds
+                # them; cycles made during the test are young, so the cheap collection finds them, and
+                # only a test whose mock coroutines survive it pays for a full one.
+                _forget_last_failure()
+                gc.collect(1)
                 unsettled = collector.instrumentation.unsettled(report.nodeid)
+                if unsettled:
+                    gc.collect()
+                    unsettled = collector.instrumentation.unsettled(report.nodeid)
             collector.leave_test(unsettled)
 
     @contextlib.contextmanager
