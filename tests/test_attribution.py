@@ -131,3 +131,84 @@ def test_coroutine_dropped_at_collection_has_no_test(pytester: pytest.Pytester) 
     assert finding["where"] == {"path": "test_case.py", "line": line_of(test, "<-- call")}
     run.result.stdout.fnmatch_lines(["<collection>  never-awaited  Poller.poll  test_case.py:3"])
     assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+def test_coroutine_lost_in_a_young_cycle_at_the_end_is_in_the_summary(pytester: pytest.Pytester, mode: str) -> None:
+    test = """
+    import gc
+    import app
+
+    gc.disable()  # nothing collects the cycle before the session ends
+
+    def test_last():
+        holder = {}
+        holder["self"] = holder
+        holder["pending"] = app.Poller().poll()  # <-- call
+    """
+    write_project(pytester, app=APP, test_case=test)
+    run = run_guard(pytester, mode)
+    finding = run.only()
+    assert finding["nodeid"] == "test_case.py::test_last"
+    assert finding["where"] == {"path": "test_case.py", "line": line_of(test, "<-- call")}
+    run.result.stdout.fnmatch_lines(["*= asyncmock-guard =*", "test_case.py::test_last  never-awaited  Poller.poll  *"])
+    assert "final garbage collection" not in run.output
+    expected = pytest.ExitCode.TESTS_FAILED if mode == "strict" else pytest.ExitCode.OK
+    assert run.result.ret == expected
+
+
+OLD_CYCLE_TEST = """
+    import gc
+    import app
+
+    kept = []
+
+    def test_leaks_into_old_cycle():
+        holder = {}
+        holder["self"] = holder
+        holder["pending"] = app.Poller().poll()  # <-- call
+        kept.append(holder)
+        gc.collect()  # holder survives a full collection: it is in the oldest generation now
+
+    def test_lets_it_go():
+        gc.disable()
+        kept.clear()
+    """
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+def test_coroutine_lost_in_an_old_cycle_is_reported_after_pytests_final_collection(
+    pytester: pytest.Pytester, mode: str
+) -> None:
+    # The guard's own collection at session end looks at the young generations only; garbage that
+    # was old before it became garbage is finalized by pytest's full collection at unconfigure.
+    test = OLD_CYCLE_TEST
+    write_project(pytester, app=APP, test_case=test)
+    run = run_guard(pytester, mode)
+    finding = run.only()  # the report file is written after that collection
+    assert finding["nodeid"] == "test_case.py::test_leaks_into_old_cycle"
+    assert finding["where"] == {"path": "test_case.py", "line": line_of(test, "<-- call")}
+    run.result.stdout.fnmatch_lines(
+        [
+            "*= asyncmock-guard =*",
+            "no findings",
+            "*= 2 passed in *",
+            "*= asyncmock-guard: found by pytest's final garbage collection =*",
+            "test_case.py::test_leaks_into_old_cycle  never-awaited  Poller.poll  *",
+        ]
+    )
+    expected = pytest.ExitCode.TESTS_FAILED if mode == "strict" else pytest.ExitCode.OK
+    assert run.result.ret == expected
+    assert "never awaited" not in run.result.stderr.str()
+
+
+def test_without_pytests_final_collection_the_guard_collects_fully(pytester: pytest.Pytester) -> None:
+    test = OLD_CYCLE_TEST
+    write_project(pytester, app=APP, test_case=test)
+    run = run_guard(pytester, "strict", "-p", "no:unraisableexception")
+    assert run.only()["nodeid"] == "test_case.py::test_leaks_into_old_cycle"
+    run.result.stdout.fnmatch_lines(
+        ["*= asyncmock-guard =*", "test_case.py::test_leaks_into_old_cycle  never-awaited  *"]
+    )
+    assert "final garbage collection" not in run.output
+    assert run.result.ret == pytest.ExitCode.TESTS_FAILED

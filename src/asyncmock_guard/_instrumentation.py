@@ -339,6 +339,11 @@ class Instrumentation:
                 count += 1
         return count
 
+    def pending(self) -> int:
+        """How many of the guard's mock coroutines, of any test, are still unaccounted for."""
+        self.unsettled(None)
+        return len(self.tracked)
+
     def misuse(self, record: CoroutineRecord, coroutine: object, operation: str, frame: FrameType | None) -> str | None:
         try:
             if frame is None or _frames.is_library_frame(frame):
