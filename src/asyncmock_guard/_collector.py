@@ -3,6 +3,10 @@
 The plugin tells the collector when each test phase starts and ends; the instrumentation tells it
 what coroutines do. The collector turns those events into findings (with ``_naming`` and
 ``_advice``), formatted at once, and queues them for the plugin to drain at the end of each phase.
+
+The modules that name, explain and advise (``_naming``, ``_evidence``, ``_source``, ``_advice``) are
+imported by the methods that make findings, on first use: a run without findings never loads them,
+and every module loaded makes the whole run a little slower (measured on the benchmark suite).
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import CodeType, FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from asyncmock_guard import _advice, _evidence, _frames, _naming, _source
+from asyncmock_guard import _frames
+from asyncmock_guard._config import UserEntries
 from asyncmock_guard._construction import ConstructionWatch, DataConstruction
-from asyncmock_guard._evidence import SyncEvidence, UserEntries
 from asyncmock_guard._findings import Finding, FindingKind, Location
 from asyncmock_guard._instrumentation import EXECUTE_MOCK_CALL_CODE, CoroutineRecord, Instrumentation, add_note
+
+if TYPE_CHECKING:
+    from asyncmock_guard._evidence import SyncEvidence
 
 _MAX_INTERNAL_ERRORS = 20
 _MAX_FRAMES_TO_TEST = 32  # how far up from a mock call to look for the test function's frame
@@ -143,6 +150,8 @@ class Collector:
 
     def _names(self, frame: FrameType | None, owner: str | None) -> dict[int, str]:
         """What the owning test calls each object: its frame's locals (live), fixtures, else a snapshot."""
+        from asyncmock_guard import _naming
+
         context = self.context
         if context is None or context.nodeid != owner:
             return dict(self._names_after_call.get(owner or "", {}))
@@ -183,6 +192,8 @@ class Collector:
     def coroutine_misused(
         self, record: CoroutineRecord, coroutine: object, operation: str, frame: FrameType
     ) -> str | None:
+        from asyncmock_guard import _advice, _naming
+
         where = _frames.frame_location(frame)
         mock = _mock_of(coroutine)
         names = self._names(frame, record.owner)
@@ -230,6 +241,8 @@ class Collector:
         return self._function_never_awaited(coroutine)
 
     def _mock_never_awaited(self, coroutine: types.CoroutineType[Any, Any, Any], record: CoroutineRecord) -> bool:
+        from asyncmock_guard import _advice, _naming
+
         mock = _mock_of(coroutine)
         names = self._names(sys._getframe(), record.owner)
         message, fix = _advice.never_awaited_mock(
@@ -271,6 +284,8 @@ class Collector:
 
         False when the core finding stands; the evidence may still have added a hint to ``message``.
         """
+        from asyncmock_guard import _advice, _evidence, _naming
+
         explicit = self._explicit_async.get(id(mock))
         if explicit is not None and explicit.mock() is mock:
             if not explicit.reported:
@@ -309,6 +324,8 @@ class Collector:
     ) -> None:
         """The finding for an explicit ``parent.member = AsyncMock(...)``; a spec-is-data finding for the
         same line (``AsyncMock(rows)``) is folded into it: its fix replaces both."""
+        from asyncmock_guard import _advice
+
         also_data = [
             f
             for f in self.pending
@@ -340,6 +357,8 @@ class Collector:
         return None if mode == "off" else (owner, phase, mode)
 
     def spec_is_data(self, mock_class: type, spec: object, frame: FrameType) -> None:
+        from asyncmock_guard import _advice, _source
+
         owned = self._building_owner()
         if owned is None:
             return
@@ -352,6 +371,8 @@ class Collector:
     def data_mock_awaited(
         self, parent: object, construction: DataConstruction, frame: FrameType, *, at_construction: type | None
     ) -> None:
+        from asyncmock_guard import _advice, _naming, _source
+
         owned = self._building_owner()
         if owned is None:
             return
@@ -369,6 +390,8 @@ class Collector:
     def coroutine_as_return_value(
         self, mock: object | None, slot: str, value: object, frame: FrameType, *, at_construction: type | None
     ) -> None:
+        from asyncmock_guard import _advice, _naming, _source
+
         owned = self._building_owner()
         if owned is None:
             return
@@ -398,6 +421,8 @@ class Collector:
         )
 
     def async_mock_assigned(self, parent: object, name: str, value: object, frame: FrameType) -> None:
+        from asyncmock_guard import _evidence, _naming
+
         owned = self._building_owner()
         if owned is None:
             return
@@ -469,6 +494,8 @@ class Collector:
 
     def _names_in_traceback(self, entries: list[types.TracebackType], owner: str | None) -> dict[int, str]:
         """Names from the test function's frame in a traceback (the test may never have called an AsyncMock)."""
+        from asyncmock_guard import _naming
+
         context = self.context
         if context is None or context.nodeid != owner:
             return self._names(None, owner)
@@ -485,6 +512,8 @@ class Collector:
         owned: tuple[str | None, str, str],
         names: Mapping[int, str],
     ) -> None:
+        from asyncmock_guard import _advice, _naming, _source
+
         frame = entry.tb_frame
         expression = _source.awaited_expression(frame.f_code, entry.tb_lasti, entry.tb_lineno)
         if expression is None:
@@ -508,6 +537,8 @@ class Collector:
         )
 
     def _function_never_awaited(self, coroutine: types.CoroutineType[Any, Any, Any]) -> bool:
+        from asyncmock_guard import _advice
+
         code = coroutine.cr_code
         if code is EXECUTE_MOCK_CALL_CODE:
             return False  # an AsyncMock call the guard did not watch (a test in 'off' mode)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
-
-from asyncmock_guard._evidence import UserEntries
 
 if TYPE_CHECKING:
     from _pytest.nodes import Node  # pytest does not export it; only its annotations are needed
@@ -101,6 +102,34 @@ def report_path(config: pytest.Config) -> str | None:
     if not os.access(directory, os.W_OK):
         raise pytest.UsageError(f"asyncmock-guard: {source} {path!r}: the directory is not writable")
     return path
+
+
+_ENTRY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
+@dataclass(frozen=True)
+class UserEntries:
+    """``asyncmock_guard_sync_methods``: bare member names, and dotted ``[module.]Class.member`` names."""
+
+    bare: frozenset[str] = frozenset()
+    dotted: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, entries: Iterable[str]) -> UserEntries:
+        bare: set[str] = set()
+        dotted: set[str] = set()
+        for entry in entries:
+            if not _ENTRY.match(entry):
+                raise ValueError(entry)
+            (dotted if "." in entry else bare).add(entry)
+        return cls(frozenset(bare), frozenset(dotted))
+
+    def names_for(self, spec: type, name: str) -> str | None:
+        for cls in spec.__mro__:
+            for candidate in (f"{cls.__module__}.{cls.__qualname__}.{name}", f"{cls.__qualname__}.{name}"):
+                if candidate in self.dotted:
+                    return candidate
+        return None
 
 
 def sync_methods(config: pytest.Config) -> UserEntries:

@@ -15,14 +15,13 @@ from __future__ import annotations
 import inspect
 import re
 import typing
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from asyncmock_guard import _known_sync, _naming
+from asyncmock_guard._config import UserEntries
 from asyncmock_guard._known_sync import Returns
 
-_ENTRY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 # A return annotation that names one of these may well be awaited (redis.asyncio's ``-> ResponseT``
 # is ``Union[Awaitable[Any], Any]``; motor's methods return Futures): not evidence of a sync member.
 _MAYBE_AWAITABLE = re.compile(r"Awaitable|Coroutine|Future|Task|\bAny\b|\bobject\b")
@@ -35,31 +34,6 @@ class SyncEvidence:
     firm: bool
     real_class: str | None = None  # "module:Class" of the parent, when known
     by_name_only: bool = False  # only the member's name matched the table: a hint, not a verdict
-
-
-@dataclass(frozen=True)
-class UserEntries:
-    """``asyncmock_guard_sync_methods``: bare member names, and dotted ``[module.]Class.member`` names."""
-
-    bare: frozenset[str] = frozenset()
-    dotted: frozenset[str] = frozenset()
-
-    @classmethod
-    def parse(cls, entries: Iterable[str]) -> UserEntries:
-        bare: set[str] = set()
-        dotted: set[str] = set()
-        for entry in entries:
-            if not _ENTRY.match(entry):
-                raise ValueError(entry)
-            (dotted if "." in entry else bare).add(entry)
-        return cls(frozenset(bare), frozenset(dotted))
-
-    def names_for(self, spec: type, name: str) -> str | None:
-        for cls in spec.__mro__:
-            for candidate in (f"{cls.__module__}.{cls.__qualname__}.{name}", f"{cls.__qualname__}.{name}"):
-                if candidate in self.dotted:
-                    return candidate
-        return None
 
 
 def _class_names(spec: type) -> list[str]:
