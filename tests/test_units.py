@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import inspect
 import sys
@@ -138,6 +139,63 @@ def test_first_user_frame_skips_library_frames() -> None:
     frame = through_library()
     assert frame is not None
     assert frame.f_code.co_name == "through_library"
+
+
+def test_awaits_what_it_calls_only_for_an_await_of_that_very_call() -> None:
+    seen: dict[str, bool] = {}
+
+    async def value() -> int:
+        return 1
+
+    def make(case: str, *exc_info: object) -> Any:  # like a mock's __call__: looks at its caller while being called
+        seen[case] = _frames.awaits_what_it_calls(sys._getframe(1))
+        return value()
+
+    class Lock:  # partials (C) are called straight from the ``async with`` line, as a mock's dunders are
+        __aenter__ = staticmethod(functools.partial(make, "async with: __aenter__"))
+        __aexit__ = staticmethod(functools.partial(make, "async with: __aexit__"))
+
+    async def main() -> None:
+        await make("await f()")
+        async with Lock():
+            pass
+        pending = make("kept first")
+        await pending
+        await asyncio.wait_for(make("passed on"), 1)
+
+    asyncio.run(main())
+    assert seen == {
+        "await f()": True,
+        "async with: __aenter__": True,
+        "async with: __aexit__": True,
+        "kept first": False,
+        "passed on": False,
+    }
+
+
+def test_mock_calls_awaited_at_once_get_no_proxy(collector: Collector) -> None:
+    mock = AsyncMock(return_value=2)
+    kinds: list[bool] = []
+
+    async def awaited_at_once() -> object:
+        return await mock()
+
+    async def kept_first() -> object:
+        pending = mock()
+        kinds.append(isinstance(pending, CoroutineProxy))
+        return await pending
+
+    async def passed_on() -> object:
+        return await asyncio.wait_for(mock(), 1)
+
+    original_call = vars(stdlib_mock.AsyncMockMixin)["_execute_mock_call"]
+    assert asyncio.run(awaited_at_once()) == 2
+    assert collector.instrumentation.tracked == {}  # no record was made
+    assert asyncio.run(kept_first()) == 2
+    assert asyncio.run(passed_on()) == 2
+    assert kinds == [True]
+    assert vars(stdlib_mock.AsyncMockMixin)["_execute_mock_call"] is original_call
+    assert collector.findings == []
 
 
 # --- modes and findings --------------------------------------------------------------------------------

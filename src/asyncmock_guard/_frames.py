@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dis
 import inspect
+import itertools
 import os
 from types import CodeType, FrameType
 from unittest import mock as _mock
@@ -149,3 +150,36 @@ def is_await_instruction(code: CodeType, offset: int) -> bool:
 
 def is_mock_module(frame: FrameType) -> bool:
     return frame.f_code.co_filename == _MOCK_FILE
+
+
+def caller_of_mock(frame: FrameType | None) -> FrameType | None:
+    """The first frame, from ``frame`` outwards, that is not ``unittest.mock``'s: the one that called it."""
+    while frame is not None and frame.f_code.co_filename == _MOCK_FILE:
+        frame = frame.f_back
+    return frame
+
+
+_offsets_awaiting_next: dict[CodeType, frozenset[int]] = {}
+
+
+def awaits_what_it_calls(frame: FrameType) -> bool:
+    """True when ``frame`` is inside a call whose result it awaits at once: ``await f(...)``, and the
+    ``__aenter__``/``__aexit__`` calls of ``async with``.
+
+    A call immediately followed by ``GET_AWAITABLE`` (the same on 3.10 to 3.13, and on 3.14 per its
+    ``dis`` docs). ``f_lasti`` is within the calling instruction: at its start, or (3.11+, when a
+    Python function is called directly) at its last inline cache entry. Should a version compile
+    ``await`` differently, no offset matches and every call is simply watched: slower, never wrong.
+    Each code object is disassembled once.
+    """
+    code = frame.f_code
+    offsets = _offsets_awaiting_next.get(code)
+    if offsets is None:
+        offsets = frozenset(
+            offset
+            for before, after in itertools.pairwise(dis.get_instructions(code))
+            if after.opcode == _GET_AWAITABLE
+            for offset in range(before.offset, after.offset)
+        )
+        _offsets_awaiting_next[code] = offsets
+    return frame.f_lasti in offsets

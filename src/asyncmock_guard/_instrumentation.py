@@ -314,7 +314,12 @@ class Instrumentation:
         else:
             coroutine = wrapped(*args, **kwargs)
         try:
-            record = self.listener.mock_coroutine_created(self, instance, _frames.first_user_frame(sys._getframe(1)))
+            caller = _frames.caller_of_mock(sys._getframe(1))
+            if caller is not None and _frames.awaits_what_it_calls(caller):
+                # ``await mock(...)``: started at once, it can be neither misused nor lost. Most calls
+                # are like this, and they cost no record and no proxy.
+                return coroutine
+            record = self.listener.mock_coroutine_created(self, instance, _frames.first_user_frame(caller))
         except Exception as error:  # noqa: BLE001 - an internal error must never break the test
             self.listener.internal_error(error)
             return coroutine
