@@ -34,6 +34,7 @@ class Case:
     path: str = "app.py"
     message_contains: tuple[str, ...] = field(default=())
     plugins: tuple[str, ...] = ()  # extra pytest arguments, e.g. to run under anyio or asyncio strict mode
+    fix_excludes: tuple[str, ...] = ()  # advice that would be wrong here
 
     @property
     def line(self) -> int:
@@ -104,6 +105,7 @@ CASES = {
         ),
         warn_outcome="failed",
         message_contains=("`mock_db.execute.return_value`", "await mock_db.execute(...)"),
+        fix_excludes=("missing `await`",),  # Result.scalars is known synchronous: no await to add
     ),
     "unnamed-awaited-result": Case(
         app=SEED_PATTERN_1_APP,
@@ -603,6 +605,8 @@ def check_case(pytester: pytest.Pytester, case: Case, mode: str) -> None:
     assert finding["nodeid"] == _nodeid(case)
     for text in case.fix_contains:
         assert text in finding["fix"], finding["fix"]
+    for text in case.fix_excludes:
+        assert text not in finding["fix"], finding["fix"]
     for text in case.message_contains:
         assert text in finding["message"], finding["message"]
     assert "RuntimeWarning" not in run.output

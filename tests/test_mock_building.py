@@ -195,6 +195,31 @@ CASES = {
         warn_outcome="passed",
         plugins=("-o", "asyncmock_guard_sync_methods=save"),
     ),
+    "async-mock-for-sync-never-awaited-known-sync": Case(
+        app="""
+        async def persist(store, item):
+            store.save(item)  # <-- call
+            return True
+        """,
+        test="""
+        from unittest.mock import AsyncMock
+        import app
+
+        async def test_persist():
+            store = AsyncMock()
+            assert await app.persist(store, 1)
+        """,
+        kind="async-mock-for-sync",
+        subject="store.save",
+        marker="<-- call",
+        operation=None,
+        fix_contains=("store.save = MagicMock()",),
+        # the user says `save` is synchronous: adding `await` is no alternative
+        fix_excludes=("await", "coroutine function"),
+        message_contains=("`save` (asyncmock_guard_sync_methods) is synchronous", "was never awaited"),
+        warn_outcome="passed",
+        plugins=("-o", "asyncmock_guard_sync_methods=save"),
+    ),
     "async-mock-for-sync-ini-dotted-name": Case(
         app="""
         class Store:

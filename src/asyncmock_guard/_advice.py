@@ -233,8 +233,10 @@ def coroutine_misuse(
     call_site: Location,
     caller_is_async: bool,
     rootdir: str | None,
+    member_is_sync: bool = False,
 ) -> tuple[str, str]:
-    """Advice for a coroutine from ``mock()`` used as a value at ``where``."""
+    """Advice for a coroutine from ``mock()`` used as a value at ``where``; ``member_is_sync`` when the real
+    member is known to be synchronous, so a missing ``await`` is no alternative."""
     line = source_line(where)
     why = _why_async(mock, names)
     if operation in ("truth test", "comparison ==", "comparison !="):
@@ -263,15 +265,22 @@ def coroutine_misuse(
     else:
         value = _value_after(mock, None, names)
     fix = _sync_mock_fix(mock, names, tail, value, operation)
-    if caller_is_async:
+    if caller_is_async and not member_is_sync:
         fix += missing_await(mock, call_site, rootdir)
     return message, "\n".join(fix)
 
 
 def never_awaited_mock(
-    mock: object, names: Mapping[int, str], *, where: Location, caller_is_async: bool, rootdir: str | None
+    mock: object,
+    names: Mapping[int, str],
+    *,
+    where: Location,
+    caller_is_async: bool,
+    rootdir: str | None,
+    member_is_sync: bool = False,
 ) -> tuple[str, str]:
-    """Advice for ``mock()`` called at ``where`` whose coroutine nobody awaited."""
+    """Advice for ``mock()`` called at ``where`` whose coroutine nobody awaited; ``member_is_sync`` when
+    the real member is known to be synchronous, so a missing ``await`` is no alternative."""
     subject = _naming.subject_of(mock, names)
     attribute = _naming.segment_of(mock) or subject
     function = where.function or "the caller"
@@ -281,6 +290,9 @@ def never_awaited_mock(
         f" code under test went on without its result."
     )
     configure = _sync_mock_fix(mock, names, (), _value_after(mock, None, names), None)
+    if member_is_sync:
+        message += f" {_why_async(mock, names)} where the real `{attribute}` returns its result directly."
+        return message, "\n".join(configure)
     awaited_line = with_await(source_line(where), _naming.segment_of(mock)) if caller_is_async else None
     if awaited_line is None:
         message += (

@@ -205,6 +205,7 @@ class Collector:
         )
         if record.reported:
             return note
+        evidence = self._member_evidence(mock)
         message, fix = _advice.coroutine_misuse(
             mock,
             names,
@@ -212,12 +213,21 @@ class Collector:
             where=where,
             call_site=record.where,
             caller_is_async=record.caller_is_async,
+            member_is_sync=evidence is not None and not evidence.by_name_only,
             rootdir=self.rootdir,
         )
         record.reported = True
         happened = f"used the coroutine as a value ({operation}) at {where.short(self.rootdir)}"
         if self._merge_with_sync_evidence(
-            mock, names, record, where=where, happened=happened, message=message, fix=fix, operation=operation
+            mock,
+            names,
+            record,
+            evidence,
+            where=where,
+            happened=happened,
+            message=message,
+            fix=fix,
+            operation=operation,
         ):
             return note
         self._add_finding(
@@ -245,12 +255,26 @@ class Collector:
 
         mock = _mock_of(coroutine)
         names = self._names(sys._getframe(), record.owner)
+        evidence = self._member_evidence(mock)
         message, fix = _advice.never_awaited_mock(
-            mock, names, where=record.where, caller_is_async=record.caller_is_async, rootdir=self.rootdir
+            mock,
+            names,
+            where=record.where,
+            caller_is_async=record.caller_is_async,
+            member_is_sync=evidence is not None and not evidence.by_name_only,
+            rootdir=self.rootdir,
         )
         happened = f"called it at {record.where.short(self.rootdir)} and never awaited the coroutine"
         if self._merge_with_sync_evidence(
-            mock, names, record, where=record.where, happened=happened, message=message, fix=fix, operation=None
+            mock,
+            names,
+            record,
+            evidence,
+            where=record.where,
+            happened=happened,
+            message=message,
+            fix=fix,
+            operation=None,
         ):
             return True
         self._add(
@@ -267,11 +291,25 @@ class Collector:
         )
         return True
 
+    def _member_evidence(self, mock: object) -> SyncEvidence | None:
+        """What is known of the real member an AsyncMock stands for: from its explicit assignment, or from
+        its parent (spec, known-sync table, user entries)."""
+        from asyncmock_guard import _evidence, _naming
+
+        explicit = self._explicit_async.get(id(mock))
+        if explicit is not None and explicit.mock() is mock:
+            return explicit.evidence
+        parent, attribute = _naming.parent_of(mock), _naming.segment_of(mock)
+        if parent is None or attribute is None:
+            return None
+        return _evidence.for_member(parent, attribute, self.user_entries)
+
     def _merge_with_sync_evidence(
         self,
         mock: object,
         names: Mapping[int, str],
         record: CoroutineRecord,
+        evidence: SyncEvidence | None,
         *,
         where: Location,
         happened: str,
@@ -284,19 +322,17 @@ class Collector:
 
         False when the core finding stands; the evidence may still have added a hint to ``message``.
         """
-        from asyncmock_guard import _advice, _evidence, _naming
+        from asyncmock_guard import _advice, _naming
 
         explicit = self._explicit_async.get(id(mock))
         if explicit is not None and explicit.mock() is mock:
             if not explicit.reported:
                 explicit.reported = True
-                alternatives = _advice.missing_await(mock, record.where, self.rootdir)
+                # Only a bare name leaves room for a real coroutine function that the code forgot to await.
+                maybe_async = explicit.evidence.by_name_only
+                alternatives = _advice.missing_await(mock, record.where, self.rootdir) if maybe_async else []
                 self._report_explicit(explicit, happened, operation, alternatives)
             return True
-        parent, attribute = _naming.parent_of(mock), _naming.segment_of(mock)
-        if parent is None or attribute is None:
-            return False
-        evidence = _evidence.for_member(parent, attribute, self.user_entries)
         if evidence is None:
             return False
         subject = _naming.subject_of(mock, names)
