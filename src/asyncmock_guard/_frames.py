@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dis
 import inspect
-import itertools
 import os
 from types import CodeType, FrameType
 from unittest import mock as _mock
@@ -159,27 +158,22 @@ def caller_of_mock(frame: FrameType | None) -> FrameType | None:
     return frame
 
 
-_offsets_awaiting_next: dict[CodeType, frozenset[int]] = {}
+_CACHE = dis.opmap.get("CACHE", -1)  # inline cache entries after an instruction (3.11+)
 
 
 def awaits_what_it_calls(frame: FrameType) -> bool:
     """True when ``frame`` is inside a call whose result it awaits at once: ``await f(...)``, and the
     ``__aenter__``/``__aexit__`` calls of ``async with``.
 
-    A call immediately followed by ``GET_AWAITABLE`` (the same on 3.10 to 3.13, and on 3.14 per its
-    ``dis`` docs). ``f_lasti`` is within the calling instruction: at its start, or (3.11+, when a
-    Python function is called directly) at its last inline cache entry. Should a version compile
-    ``await`` differently, no offset matches and every call is simply watched: slower, never wrong.
-    Each code object is disassembled once.
+    That is a call immediately followed by ``GET_AWAITABLE``, the same on 3.10 to 3.13 (and on 3.14,
+    per its ``dis`` docs). ``f_lasti`` is within the calling instruction: at its start or, on 3.11+
+    when a Python function is called directly, at its last inline cache entry; the cache entries are
+    ``CACHE`` code units in ``co_code``. Should a version compile ``await`` differently, nothing
+    matches and every call is simply watched: slower, never wrong.
     """
-    code = frame.f_code
-    offsets = _offsets_awaiting_next.get(code)
-    if offsets is None:
-        offsets = frozenset(
-            offset
-            for before, after in itertools.pairwise(dis.get_instructions(code))
-            if after.opcode == _GET_AWAITABLE
-            for offset in range(before.offset, after.offset)
-        )
-        _offsets_awaiting_next[code] = offsets
-    return frame.f_lasti in offsets
+    code = frame.f_code.co_code
+    index = frame.f_lasti + 2
+    size = len(code)
+    while index < size and code[index] == _CACHE:
+        index += 2
+    return index < size and code[index] == _GET_AWAITABLE

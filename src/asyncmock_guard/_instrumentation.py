@@ -1,5 +1,5 @@
-"""Runtime instrumentation: the wrapt wrapper around AsyncMock calls, the coroutine proxy, and the
-hook CPython calls for a coroutine that dies without ever running.
+"""Runtime instrumentation: the hook on AsyncMock calls, the (wrapt) coroutine proxy, and the hook
+CPython calls for a coroutine that dies without ever running.
 
 No pytest here. Everything observed is handed to a ``Listener`` (the collector), which decides
 whether it is a finding; this module only keeps the bookkeeping a coroutine needs to be recognised
@@ -269,8 +269,37 @@ class Instrumentation:
     def install(self) -> Instrumentation:
         if self.installed:
             return self
-        self._original_execute = vars(_mock.AsyncMockMixin)["_execute_mock_call"]
-        wrapt.wrap_function_wrapper(_mock.AsyncMockMixin, "_execute_mock_call", self._on_mock_call)
+        original = vars(_mock.AsyncMockMixin)["_execute_mock_call"]
+        self._original_execute = original
+        # A plain function, not a wrapt FunctionWrapper: it runs on every AsyncMock call, and a wrapt
+        # wrapper binds a new wrapper object per call. The coroutine's stand-in is wrapt's proxy.
+        watch = self._watch
+        internal_error = self.listener.internal_error
+        get_depth, set_depth = sys.get_coroutine_origin_tracking_depth, sys.set_coroutine_origin_tracking_depth
+
+        def _execute_mock_call(mock: Any, /, *args: Any, **kwargs: Any) -> Any:
+            # The guard finds an AsyncMock coroutine's origin by itself: spare CPython recording it.
+            depth = get_depth()
+            if depth:
+                set_depth(0)
+                try:
+                    coroutine = original(mock, *args, **kwargs)
+                finally:
+                    set_depth(depth)
+            else:
+                coroutine = original(mock, *args, **kwargs)
+            try:
+                caller = _frames.caller_of_mock(sys._getframe(1))
+                if caller is not None and _frames.awaits_what_it_calls(caller):
+                    # ``await mock(...)``: started at once, it can be neither misused nor lost. Most
+                    # calls are like this, and they cost no record and no proxy.
+                    return coroutine
+                return watch(mock, coroutine, caller)
+            except Exception as error:  # noqa: BLE001 - an internal error must never break the test
+                internal_error(error)
+                return coroutine
+
+        setattr(_mock.AsyncMockMixin, "_execute_mock_call", _execute_mock_call)  # noqa: B010
         self._original_hook = getattr(warnings, "_warn_unawaited_coroutine", None)
         warnings._warn_unawaited_coroutine = self._on_unawaited  # type: ignore[attr-defined]
         self._previous_depth = sys.get_coroutine_origin_tracking_depth()
@@ -300,29 +329,9 @@ class Instrumentation:
         self.uninstall()
 
     # --- events ---------------------------------------------------------------------------------
-    def _on_mock_call(
-        self, wrapped: Callable[..., Any], instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        # The guard finds an AsyncMock coroutine's origin by itself: spare CPython recording it.
-        depth = sys.get_coroutine_origin_tracking_depth()
-        if depth:
-            sys.set_coroutine_origin_tracking_depth(0)
-            try:
-                coroutine = wrapped(*args, **kwargs)
-            finally:
-                sys.set_coroutine_origin_tracking_depth(depth)
-        else:
-            coroutine = wrapped(*args, **kwargs)
-        try:
-            caller = _frames.caller_of_mock(sys._getframe(1))
-            if caller is not None and _frames.awaits_what_it_calls(caller):
-                # ``await mock(...)``: started at once, it can be neither misused nor lost. Most calls
-                # are like this, and they cost no record and no proxy.
-                return coroutine
-            record = self.listener.mock_coroutine_created(self, instance, _frames.first_user_frame(caller))
-        except Exception as error:  # noqa: BLE001 - an internal error must never break the test
-            self.listener.internal_error(error)
-            return coroutine
+    def _watch(self, mock: object, coroutine: Any, caller: FrameType | None) -> Any:
+        """The coroutine, or a proxy that reports its misuse, with the record to recognise it by."""
+        record = self.listener.mock_coroutine_created(self, mock, _frames.first_user_frame(caller))
         if record is None:
             return coroutine
         record.key = id(coroutine)
