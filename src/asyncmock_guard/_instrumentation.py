@@ -345,6 +345,8 @@ class Instrumentation:
 
         Done once per test rather than on every ``await``, which must stay cheap.
         """
+        if not self.tracked:
+            return 0
         count = 0
         for key, record in list(self.tracked.items()):
             if record.settled:

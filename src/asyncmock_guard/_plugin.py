@@ -157,12 +157,14 @@ class GuardPlugin:
         context = self.collector.context
         if context is None or context.nodeid != report.nodeid:
             return
+        collector = self.collector
         findings: list[Finding] = []
         try:
             self._end_phase(context, report)
-            findings = self.collector.drain()
+            if collector.pending:
+                findings = collector.drain()
         except Exception as error:  # noqa: BLE001 - see _shielded
-            self.collector.internal_error(error)
+            collector.internal_error(error)
         if findings:
             self._dispatch(findings, report)
 
