@@ -13,13 +13,14 @@ import weakref
 from collections.abc import Generator, Iterator
 from typing import Any
 from unittest import mock as stdlib_mock
-from unittest.mock import AsyncMock, MagicMock, patch
+from unittest.mock import AsyncMock, MagicMock, create_autospec, patch
 
 import pytest
 
 from asyncmock_guard import _advice, _frames, _naming
 from asyncmock_guard._collector import Collector
 from asyncmock_guard._config import Mode
+from asyncmock_guard._construction import spec_says_async
 from asyncmock_guard._findings import Finding, FindingKind, Location
 from asyncmock_guard._instrumentation import ORIGIN_TRACKING_DEPTH, CoroutineProxy, add_note
 
@@ -171,6 +172,31 @@ def test_awaits_what_it_calls_only_for_an_await_of_that_very_call() -> None:
         "kept first": False,
         "passed on": False,
     }
+
+
+def test_spec_says_async_for_coroutine_functions_of_the_spec_only() -> None:
+    class Service:
+        async def fetch(self) -> int:
+            return 1
+
+        def add(self, item: object) -> None:
+            pass
+
+        @classmethod
+        async def build(cls) -> Service:
+            return cls()
+
+        @functools.wraps(fetch)
+        async def wrapped(self) -> int:
+            return 2
+
+    spec = create_autospec(Service, instance=True)
+    assert spec_says_async(spec, "fetch")
+    assert spec_says_async(spec, "build")
+    assert spec_says_async(spec, "wrapped")
+    assert not spec_says_async(spec, "add")
+    assert not spec_says_async(spec, "missing")
+    assert not spec_says_async(AsyncMock(), "fetch")  # no spec: nothing is known
 
 
 def test_mock_calls_awaited_at_once_get_no_proxy(collector: Collector) -> None:

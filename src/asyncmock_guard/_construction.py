@@ -8,6 +8,7 @@ whether there is anything to look at; the collector does the rest.
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import sys
 import types
@@ -47,6 +48,18 @@ def spec_is_data(mock_class: type, spec: object) -> bool:
     if isinstance(spec, (list, tuple)) and all(isinstance(item, str) for item in spec):
         return False
     return isinstance(spec, _DATA_TYPES)
+
+
+def spec_says_async(parent: object, name: str) -> bool:
+    """Whether ``parent`` is specced from a class whose ``name`` is a coroutine function: an AsyncMock
+    there is right (``create_autospec`` makes them by the hundred), with nothing more to look up."""
+    spec = vars(parent).get("_spec_class")
+    if not isinstance(spec, type):
+        return False
+    member = inspect.getattr_static(spec, name, None)
+    if member is None:
+        return False
+    return inspect.iscoroutinefunction(inspect.unwrap(getattr(member, "__func__", member)))
 
 
 @dataclass(frozen=True)
@@ -114,7 +127,12 @@ class ConstructionWatch:
 
         def _check_and_set_parent_watched(parent: Any, value: Any, name: Any, new_name: Any) -> Any:
             # Dunder children (``__aenter__``...) are how a test configures the mock's protocols.
-            if name is not None and isinstance(value, _AsyncMockMixin) and name[:2] != "__":
+            if (
+                name is not None
+                and isinstance(value, _AsyncMockMixin)
+                and name[:2] != "__"
+                and not spec_says_async(parent, name)
+            ):
                 on_assignment(parent, name, value)
             return check_and_set_parent(parent, value, name, new_name)
 
