@@ -17,7 +17,6 @@ import traceback
 import types
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +33,8 @@ _MAX_INTERNAL_ERRORS = 20
 _MAX_FRAMES_TO_TEST = 32  # how far up from a mock call to look for the test function's frame
 
 
-@dataclass
+# The records below are plain classes, not dataclasses: a dataclass compiles its methods when the
+# module is imported, and every pytest run with the guard pays for that (measured).
 class TestContext:
     """The running test, as plain data: no pytest objects beyond the ``funcargs`` mapping.
 
@@ -42,57 +42,79 @@ class TestContext:
     phase and released when that phase ends: its locals are where the test named its mocks.
     """
 
-    nodeid: str
-    codes: frozenset[CodeType]
-    mode: str  # "strict", "warn" or "off"
-    funcargs: Mapping[str, object] | None = None
-    phase: str = "setup"
-    test_frame: FrameType | None = None
-    failed: bool = False  # some phase of the test failed
+    __slots__ = ("codes", "failed", "funcargs", "mode", "nodeid", "phase", "test_frame")
+
+    def __init__(
+        self,
+        nodeid: str,
+        codes: frozenset[CodeType],
+        mode: str,  # "strict", "warn" or "off"
+        funcargs: Mapping[str, object] | None = None,
+    ) -> None:
+        self.nodeid = nodeid
+        self.codes = codes
+        self.mode = mode
+        self.funcargs = funcargs
+        self.phase = "setup"
+        self.test_frame: FrameType | None = None
+        self.failed = False  # some phase of the test failed
+
+    def __repr__(self) -> str:
+        return f"TestContext({self.nodeid!r}, mode={self.mode!r}, phase={self.phase!r})"
 
     @property
     def active(self) -> bool:
         return self.mode != "off"
 
 
-@dataclass
 class ExplicitAsyncMock:
     """``parent.name = AsyncMock(...)`` on a member known (or thought) to be synchronous."""
 
-    mock: weakref.ref[Any]
-    where: Location
-    subject: str
-    evidence: SyncEvidence
-    owner: str | None
-    phase: str
-    mode: str
-    reported: bool = False
+    __slots__ = ("evidence", "mock", "mode", "owner", "phase", "reported", "subject", "where")
+
+    def __init__(
+        self,
+        mock: weakref.ref[Any],
+        where: Location,
+        subject: str,
+        evidence: SyncEvidence,
+        *,
+        owner: str | None,
+        phase: str,
+        mode: str,
+    ) -> None:
+        self.mock = mock
+        self.where = where
+        self.subject = subject
+        self.evidence = evidence
+        self.owner = owner
+        self.phase = phase
+        self.mode = mode
+        self.reported = False
 
 
-@dataclass
 class Collector:
     """Receives instrumentation events and keeps the findings of the session."""
 
-    default_mode: str = "strict"
-    rootdir: str | None = None
-    context: TestContext | None = None
-    outside_phase: str = "collection"
-    pending: list[Finding] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    internal_errors: list[str] = field(default_factory=list)
-    internal_error_count: int = 0
-    _tests_by_function: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
-    # Names a test used, kept past its call phase only while it left unawaited coroutines behind.
-    _names_after_call: dict[str, dict[int, str]] = field(default_factory=dict)
-    user_entries: UserEntries = field(default_factory=UserEntries)
-    # AsyncMocks assigned to sync members, by id (checked against the weak reference).
-    _explicit_async: dict[int, ExplicitAsyncMock] = field(default_factory=dict)
-    # Coroutines already reported as a return_value/side_effect: (test, path, line, function).
-    _coroutines_as_values: set[tuple[str | None, str, int, str]] = field(default_factory=set)
-    instrumentation: Instrumentation = field(init=False)
-    construction: ConstructionWatch = field(init=False)
-
-    def __post_init__(self) -> None:
+    def __init__(
+        self, default_mode: str = "strict", rootdir: str | None = None, user_entries: UserEntries | None = None
+    ) -> None:
+        self.default_mode = default_mode
+        self.rootdir = rootdir
+        self.user_entries = user_entries if user_entries is not None else UserEntries()
+        self.context: TestContext | None = None
+        self.outside_phase = "collection"
+        self.pending: list[Finding] = []
+        self.findings: list[Finding] = []
+        self.internal_errors: list[str] = []
+        self.internal_error_count = 0
+        self._tests_by_function: dict[tuple[str, str], tuple[str, str]] = {}
+        # Names a test used, kept past its call phase only while it left unawaited coroutines behind.
+        self._names_after_call: dict[str, dict[int, str]] = {}
+        # AsyncMocks assigned to sync members, by id (checked against the weak reference).
+        self._explicit_async: dict[int, ExplicitAsyncMock] = {}
+        # Coroutines already reported as a return_value/side_effect: (test, path, line, function).
+        self._coroutines_as_values: set[tuple[str | None, str, int, str]] = set()
         self.instrumentation = Instrumentation(self)
         self.construction = ConstructionWatch(self)
 
@@ -186,8 +208,8 @@ class Collector:
             if context.test_frame is None and phase == "call":
                 self._find_test_frame(frame)
         if frame is None:
-            return CoroutineRecord(instrumentation, owner, phase, mode, None, 0, id(mock))
-        return CoroutineRecord(instrumentation, owner, phase, mode, frame.f_code, frame.f_lineno, id(mock))
+            return CoroutineRecord(instrumentation, owner, phase, mode, caller=None, mock_id=id(mock))
+        return CoroutineRecord(instrumentation, owner, phase, mode, caller=frame, mock_id=id(mock))
 
     def coroutine_misused(
         self, record: CoroutineRecord, coroutine: object, operation: str, frame: FrameType
@@ -468,7 +490,7 @@ class Collector:
         owner, phase, mode = owned
         where = _frames.frame_location(frame)
         subject = f"{_naming.subject_of(parent, self._names(frame, owner))}.{name}"
-        explicit = ExplicitAsyncMock(weakref.ref(value), where, subject, evidence, owner, phase, mode)
+        explicit = ExplicitAsyncMock(weakref.ref(value), where, subject, evidence, owner=owner, phase=phase, mode=mode)
         self._explicit_async[id(value)] = explicit
         if evidence.firm:
             explicit.reported = True

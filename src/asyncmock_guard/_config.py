@@ -6,7 +6,6 @@ import enum
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
@@ -107,12 +106,14 @@ def report_path(config: pytest.Config) -> str | None:
 _ENTRY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
-@dataclass(frozen=True)
 class UserEntries:
     """``asyncmock_guard_sync_methods``: bare member names, and dotted ``[module.]Class.member`` names."""
 
-    bare: frozenset[str] = frozenset()
-    dotted: frozenset[str] = frozenset()
+    __slots__ = ("bare", "dotted")
+
+    def __init__(self, bare: frozenset[str] = frozenset(), dotted: frozenset[str] = frozenset()) -> None:
+        self.bare = bare
+        self.dotted = dotted
 
     @classmethod
     def parse(cls, entries: Iterable[str]) -> UserEntries:

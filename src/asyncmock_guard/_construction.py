@@ -14,7 +14,6 @@ import sys
 import types
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Protocol
 from unittest import mock as _mock
@@ -62,13 +61,15 @@ def spec_says_async(parent: object, name: str) -> bool:
     return inspect.iscoroutinefunction(inspect.unwrap(getattr(member, "__func__", member)))
 
 
-@dataclass(frozen=True)
 class DataConstruction:
     """A ``Mock``/``MagicMock`` made with data as its spec: a finding only if it becomes an awaited result."""
 
-    class_name: str
-    where: Location
-    data_type: str
+    __slots__ = ("class_name", "data_type", "where")
+
+    def __init__(self, class_name: str, where: Location, data_type: str) -> None:
+        self.class_name = class_name
+        self.where = where
+        self.data_type = data_type
 
 
 class ConstructionListener(Protocol):

@@ -19,7 +19,6 @@ import sys
 import types
 import warnings
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import Any, Protocol, TypeVar
 from unittest import mock as _mock
@@ -41,24 +40,50 @@ _COROUTINE_ATTRIBUTES = frozenset(dir(types.CoroutineType)) | {"cr_suspended", "
 EXECUTE_MOCK_CALL_CODE = _mock.AsyncMockMixin._execute_mock_call.__code__
 
 
-@dataclass(eq=False, slots=True)
 class CoroutineRecord:
     """What the guard remembers of one AsyncMock coroutine. Holds no reference to mock or coroutine.
 
-    It is made on every AsyncMock call, so it holds only what is cheap to take then; names and advice
-    are worked out when (and only if) the coroutine turns out to be misused.
+    It is made on every AsyncMock call not awaited at once, so it holds only what is cheap to take
+    then; names and advice are worked out when (and only if) the coroutine turns out to be misused.
+    A plain class: a dataclass would compile its methods at every import of the guard.
     """
 
-    instrumentation: Instrumentation
-    owner: str | None
-    phase: str
-    mode: str  # of the owning test, which may have ended when the finding is made
-    caller_code: CodeType | None  # the code and line that called the mock: the ``where`` of never-awaited
-    caller_line: int
-    mock_id: int
-    key: int = 0
-    reported: bool = False
-    settled: bool = False  # awaited, scheduled, sent into or closed: correct use
+    __slots__ = (
+        "caller_code",
+        "caller_line",
+        "instrumentation",
+        "key",
+        "mock_id",
+        "mode",
+        "owner",
+        "phase",
+        "reported",
+        "settled",
+    )
+
+    def __init__(
+        self,
+        instrumentation: Instrumentation,
+        owner: str | None,
+        phase: str,
+        mode: str,  # of the owning test, which may have ended when the finding is made
+        *,
+        caller: FrameType | None,  # its code and line are the ``where`` of a never-awaited coroutine
+        mock_id: int,
+    ) -> None:
+        self.instrumentation = instrumentation
+        self.owner = owner
+        self.phase = phase
+        self.mode = mode
+        self.caller_code: CodeType | None = None if caller is None else caller.f_code
+        self.caller_line = 0 if caller is None else caller.f_lineno
+        self.mock_id = mock_id
+        self.key = 0
+        self.reported = False
+        self.settled = False  # awaited, scheduled, sent into or closed: correct use
+
+    def __repr__(self) -> str:
+        return f"CoroutineRecord(owner={self.owner!r}, where={self.where!r}, settled={self.settled})"
 
     @property
     def where(self) -> Location:
