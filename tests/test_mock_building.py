@@ -43,6 +43,22 @@ def _pattern_2(data: str, expected: str) -> Case:
     )
 
 
+PATCH_APP = """
+class Store:
+    def save(self, item) -> None:
+        raise NotImplementedError
+
+
+def audit(item: object) -> None:
+    print("audited", item)
+
+
+def keep(store, item):
+    store.save(item)
+    audit(item)
+    return True
+"""
+
 CASES = {
     "spec-is-data-list": _pattern_2("[1, 2, 3]", "[1, 2, 3]"),
     "spec-is-data-list-of-dicts": _pattern_2('[{"id": 1}, {"id": 2}]', '[{"id": 1}, {"id": 2}]'),
@@ -244,6 +260,67 @@ CASES = {
         warn_outcome="passed",
         plugins=("-o", "asyncmock_guard_sync_methods=app.Store.save"),
     ),
+    "patch-object-new-callable-async-mock": Case(
+        app=PATCH_APP,
+        test="""
+        from unittest.mock import AsyncMock, patch
+        import app
+
+        def test_keep():
+            with patch.object(app.Store, "save", new_callable=AsyncMock) as save:  # <-- patched
+                assert app.keep(app.Store(), 1)
+            save.assert_called_once_with(1)
+        """,
+        kind="async-mock-for-sync",
+        subject="app.Store.save",
+        marker="<-- patched",
+        path="test_case.py",
+        operation=None,
+        fix_contains=('patch.object(app.Store, "save", autospec=True)',),
+        message_contains=("`Store.save` (the real attribute the patch replaced) is synchronous",),
+        warn_outcome="passed",
+    ),
+    "patch-decorator-new-callable-async-mock": Case(
+        app=PATCH_APP,
+        test="""
+        from unittest.mock import AsyncMock, patch
+        import app
+
+        @patch("app.audit", new_callable=AsyncMock)  # <-- patched
+        def test_keep(audit):
+            store = app.Store.__new__(app.Store)
+            store.save = lambda item: None
+            assert app.keep(store, 1)
+            audit.assert_called_once_with(1)
+        """,
+        kind="async-mock-for-sync",
+        subject="audit",
+        marker="<-- patched",
+        path="test_case.py",
+        operation=None,
+        fix_contains=('@patch("app.audit", autospec=True)',),
+        fix_excludes=("await",),
+        message_contains=("`app.audit` (the real attribute the patch replaced) is synchronous",),
+        warn_outcome="passed",
+    ),
+    "patch-object-with-an-async-mock-object": Case(
+        app=PATCH_APP,
+        test="""
+        from unittest.mock import AsyncMock, MagicMock, patch
+        import app
+
+        def test_keep():
+            with patch.object(app.Store, "save", AsyncMock(return_value=None)):  # <-- patched
+                assert app.keep(app.Store(), 1)
+        """,
+        kind="async-mock-for-sync",
+        subject="app.Store.save",
+        marker="<-- patched",
+        path="test_case.py",
+        operation=None,
+        fix_contains=('patch.object(app.Store, "save", MagicMock(return_value=None))', "autospec=True"),
+        warn_outcome="passed",
+    ),
     "awaited-sync-mock": Case(
         app="""
         async def persist(store, item):
@@ -329,6 +406,39 @@ LIBRARY_CASES = {
             path="test_case.py",
             operation=None,
             fix_contains=("session.add = MagicMock()", "session = create_autospec(AsyncSession, instance=True)"),
+            message_contains=("SQLAlchemy `AsyncSession.add` is synchronous",),
+            warn_outcome="passed",
+        ),
+    ),
+    "sqlalchemy-patch-object-add": (
+        "sqlalchemy",
+        Case(
+            app="""
+            async def create_user(session, user):
+                session.add(user)
+                await session.commit()
+                return user
+            """,
+            test="""
+            from unittest.mock import AsyncMock, patch
+            from sqlalchemy.ext.asyncio import AsyncSession
+            import app
+
+            async def test_create_user():
+                session = AsyncSession()
+                with (
+                    patch.object(AsyncSession, "add", new_callable=AsyncMock),  # <-- patched
+                    patch.object(AsyncSession, "commit", new_callable=AsyncMock) as commit,
+                ):
+                    assert await app.create_user(session, "ada") == "ada"
+                commit.assert_awaited_once()
+            """,
+            kind="async-mock-for-sync",
+            subject="AsyncSession.add",
+            marker="<-- patched",
+            path="test_case.py",
+            operation=None,
+            fix_contains=('patch.object(AsyncSession, "add", autospec=True)',),
             message_contains=("SQLAlchemy `AsyncSession.add` is synchronous",),
             warn_outcome="passed",
         ),
@@ -613,6 +723,31 @@ async def test_return_value_is_a_mock_made_with_keywords():
     repo = MagicMock()
     repo.fetch = AsyncMock(return_value=MagicMock(spec=["rows"], rows=[1]))
     assert (await repo.fetch()).rows == [1]
+
+
+async def test_patch_sync_and_async_members_rightly():
+    with (
+        patch.object(app.Store, "save", autospec=True) as save,
+        patch.object(app.Store, "load", autospec=True) as load,
+        patch.object(app.Store, "save", new_callable=MagicMock),
+    ):
+        load.return_value = {}
+        assert await app.Store().load("k") == {}
+        assert save is not None
+
+
+@patch.object(app.Store, "load", new_callable=AsyncMock)
+@patch("app.Store.save")
+async def test_patch_decorators_rightly(save, load):
+    load.return_value = {"c": 3}
+    assert await app.Store().load("k") == {"c": 3}
+    app.Store().save(1)
+    save.assert_called_once_with(1)
+
+
+def test_patch_an_attribute_that_does_not_exist_yet():
+    with patch.object(app.Store, "flush", new_callable=AsyncMock, create=True) as flush:
+        assert flush is app.Store.flush
 """
 
 LIBRARY_CORRECT_TESTS = {

@@ -280,14 +280,37 @@ def test_install_and_uninstall_restore_everything() -> None:
     execute = vars(stdlib_mock.AsyncMockMixin)["_execute_mock_call"]
     hook = warnings._warn_unawaited_coroutine  # type: ignore[attr-defined]
     depth = sys.get_coroutine_origin_tracking_depth()
-    with Collector().instrumentation as instrumentation:
-        assert instrumentation.installed
+    construction_hooks = {
+        "__new__": vars(stdlib_mock.NonCallableMock)["__new__"],
+        "return_value": vars(stdlib_mock.NonCallableMock)["return_value"],
+        "side_effect": vars(stdlib_mock.NonCallableMock)["side_effect"],
+        "_check_and_set_parent": stdlib_mock._check_and_set_parent,  # type: ignore[attr-defined]
+        "_patch.__enter__": vars(stdlib_mock._patch)["__enter__"],
+    }
+
+    def current() -> dict[str, object]:
+        return {
+            "__new__": vars(stdlib_mock.NonCallableMock)["__new__"],
+            "return_value": vars(stdlib_mock.NonCallableMock)["return_value"],
+            "side_effect": vars(stdlib_mock.NonCallableMock)["side_effect"],
+            "_check_and_set_parent": stdlib_mock._check_and_set_parent,  # type: ignore[attr-defined]
+            "_patch.__enter__": vars(stdlib_mock._patch)["__enter__"],
+        }
+
+    collector = Collector()
+    collector.install()
+    try:
+        assert collector.instrumentation.installed
         assert vars(stdlib_mock.AsyncMockMixin)["_execute_mock_call"] is not execute
         assert warnings._warn_unawaited_coroutine is not hook  # type: ignore[attr-defined]
         assert sys.get_coroutine_origin_tracking_depth() >= ORIGIN_TRACKING_DEPTH
+        assert all(current()[name] is not original for name, original in construction_hooks.items())
+    finally:
+        collector.uninstall()
     assert vars(stdlib_mock.AsyncMockMixin)["_execute_mock_call"] is execute
     assert warnings._warn_unawaited_coroutine is hook  # type: ignore[attr-defined]
     assert sys.get_coroutine_origin_tracking_depth() == depth
+    assert current() == construction_hooks
 
 
 def test_proxy_looks_like_a_coroutine(collector: Collector) -> None:

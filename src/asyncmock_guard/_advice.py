@@ -493,6 +493,30 @@ def async_mock_for_sync_assigned(
     return message, "\n".join([*_sync_shape(subject, evidence, call), *_autospec_line(subject, evidence)])
 
 
+def async_mock_for_sync_patched(
+    subject: str, evidence: SyncEvidence, where: Location, call: str | None, *, rootdir: str | None
+) -> tuple[str, str]:
+    """Advice for ``patch(...)``/``patch.object(...)`` putting an AsyncMock where the real attribute is
+    synchronous; ``call`` is the patch call as written, when the source could be read."""
+    message = (
+        f"`{subject}` is patched with an AsyncMock at {where.short(rootdir)}, but {evidence.title} is"
+        f" synchronous: calling it returns a coroutine where the real code returns"
+        f" {_RETURNS_TEXT[evidence.returns]}. Code that calls it gets a coroutine it never awaits (the"
+        " call silently does nothing); code that awaits it would fail against the real object."
+    )
+    fixed = None
+    if call is not None and re.search(r"new_callable\s*=\s*AsyncMock\b", call):
+        fixed = re.sub(r"new_callable\s*=\s*AsyncMock\b", "autospec=True", call, count=1)
+    elif call is not None and "AsyncMock(" in call:
+        fixed = call.replace("AsyncMock(", "MagicMock(", 1)
+    lines = [f"{fixed}  # a synchronous mock, as the real one is" if fixed else f"# patch `{subject}` with a MagicMock"]
+    if fixed is None or "autospec=True" not in fixed:
+        lines.append("# or patch(..., autospec=True): made from the real attribute, async exactly where it is async")
+    if evidence.returns is Returns.ASYNC_CONTEXT_MANAGER:
+        lines += _sync_shape(subject.rpartition(".")[2], evidence, "MagicMock()")[1:]
+    return message, "\n".join(lines)
+
+
 def async_mock_for_sync_child(subject: str, evidence: SyncEvidence, message: str, fix: str) -> tuple[str, str]:
     """The core finding's advice, with what is known about the real member put first."""
     if evidence.by_name_only:

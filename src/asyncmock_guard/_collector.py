@@ -496,6 +496,38 @@ class Collector:
             explicit.reported = True
             self._report_explicit(explicit, None, None)
 
+    def async_mock_patched(
+        self, target: object, attribute: str, original: object, mock: object, where: Location, *, decorated: bool
+    ) -> None:
+        from asyncmock_guard import _advice, _evidence, _source
+
+        owned = self._building_owner()
+        if owned is None:
+            return
+        evidence = _evidence.for_patched(target, attribute, original, self.user_entries)
+        if evidence is None:
+            return
+        if isinstance(target, types.ModuleType):
+            subject = attribute  # like the mock patch("pkg.mod.send_email") makes: send_email
+        else:
+            subject = f"{(target if isinstance(target, type) else type(target)).__name__}.{attribute}"
+        call = None
+        site = _source.patch_call(where.path, where.line, attribute, decorated=decorated)
+        if site is not None:
+            line, call, written = site
+            where = Location(where.path, line, where.function)
+            subject = written or subject
+        message, fix = _advice.async_mock_for_sync_patched(subject, evidence, where, call, rootdir=self.rootdir)
+        # Its coroutines, if later dropped or misused, are this same finding (see _merge_with_sync_evidence).
+        explicit = ExplicitAsyncMock(
+            weakref.ref(mock), where, subject, evidence, owner=owned[0], phase=owned[1], mode=owned[2]
+        )
+        explicit.reported = True
+        self._explicit_async[id(mock)] = explicit
+        self._add_finding(
+            FindingKind.ASYNC_MOCK_FOR_SYNC, owned, subject=subject, where=where, message=message, fix=fix
+        )
+
     def _add_finding(
         self,
         kind: FindingKind,

@@ -22,6 +22,7 @@ from asyncmock_guard import _frames
 from asyncmock_guard._findings import Location
 
 _NonCallableMock = _mock.NonCallableMock
+_Patch: type = _mock._patch
 _AsyncMockMixin = _mock.AsyncMockMixin
 # Built-in data that no one means as a spec of a Mock/MagicMock (a list of names is a spec there).
 _DATA_TYPES = (list, tuple, dict, set, frozenset, str, bytes, bytearray, numbers.Number)
@@ -56,9 +57,28 @@ def spec_says_async(parent: object, name: str) -> bool:
     if not isinstance(spec, type):
         return False
     member = inspect.getattr_static(spec, name, None)
-    if member is None:
-        return False
+    return member is not None and is_coroutine_function(member)
+
+
+def is_coroutine_function(member: Any) -> bool:
+    """``async def`` functions and methods, also behind ``functools.wraps`` decorators."""
     return inspect.iscoroutinefunction(inspect.unwrap(getattr(member, "__func__", member)))
+
+
+def _patch_location(frame: FrameType | None) -> tuple[Location, bool] | None:
+    """Where a patch was entered: the ``with``/``start()`` line; or, for ``@patch`` decorators (entered
+    by unittest.mock's ``patched`` wrapper, under pytest), the first line of the decorated test, with
+    True: the decorator itself is found in the source when a finding is made."""
+    while frame is not None:
+        if _frames.is_mock_module(frame):
+            if frame.f_code.co_name == "patched":
+                code = getattr(frame.f_locals.get("func"), "__code__", None)
+                if isinstance(code, types.CodeType):
+                    return Location(code.co_filename, code.co_firstlineno, _frames.code_name(code)), True
+        elif not _frames.is_library_frame(frame):
+            return _frames.frame_location(frame), False
+        frame = frame.f_back
+    return None
 
 
 class DataConstruction:
@@ -84,6 +104,10 @@ class ConstructionListener(Protocol):
     ) -> None: ...
 
     def async_mock_assigned(self, parent: object, name: str, value: object, frame: FrameType) -> None: ...
+
+    def async_mock_patched(
+        self, target: object, attribute: str, original: object, mock: object, where: Location, *, decorated: bool
+    ) -> None: ...
 
     def internal_error(self, error: BaseException) -> None: ...
 
@@ -146,6 +170,18 @@ class ConstructionWatch:
                 slot,
                 property(original.fget, self._watched_setter(slot, original.fset), None, original.__doc__),
             )
+        # ``patch``/``patch.object`` replace attributes of real objects, not of mocks: their entry is
+        # where an AsyncMock meets the real attribute it replaces (once per patch, not a hot path).
+        enter_patch = vars(_Patch)["__enter__"]
+        self._originals["_patch.__enter__"] = enter_patch
+        on_patched = self._on_patched
+
+        def watched_enter(patcher: Any) -> Any:
+            result = enter_patch(patcher)
+            on_patched(patcher, sys._getframe(1))
+            return result
+
+        setattr(_Patch, "__enter__", watched_enter)  # noqa: B010
         self.installed = True
 
     def _watched_setter(self, slot: str, setter: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
@@ -170,6 +206,8 @@ class ConstructionWatch:
         for name, original in self._originals.items():
             if name == "_check_and_set_parent":
                 _mock._check_and_set_parent = original  # type: ignore[attr-defined]
+            elif name == "_patch.__enter__":
+                setattr(_Patch, "__enter__", original)  # noqa: B010
             else:
                 setattr(_NonCallableMock, name, original)
         self._originals.clear()
@@ -230,6 +268,26 @@ class ConstructionWatch:
         if awaited_data is not None:
             self.listener.data_mock_awaited(None, awaited_data, frame, at_construction=mock_class)
         return construction
+
+    # --- patching --------------------------------------------------------------------------------
+    def _on_patched(self, patcher: Any, frame: FrameType | None) -> None:
+        try:
+            if patcher.autospec not in (None, False):
+                return  # made from the real attribute: async exactly where it is async
+            original = getattr(patcher, "temp_original", _mock.DEFAULT)
+            if original is _mock.DEFAULT:
+                return  # ``create=True``: there is no real attribute to compare with
+            mock = getattr(patcher.target, patcher.attribute, None)
+            if not isinstance(mock, _AsyncMockMixin) or is_coroutine_function(original):
+                return
+            located = _patch_location(frame)
+            if located is not None:
+                where, decorated = located
+                self.listener.async_mock_patched(
+                    patcher.target, patcher.attribute, original, mock, where, decorated=decorated
+                )
+        except Exception as error:  # noqa: BLE001 - an internal error must never break the test
+            self.listener.internal_error(error)
 
     # --- assignment ------------------------------------------------------------------------------
     def _on_assignment(self, parent: Any, name: str, value: object) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import types
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -57,7 +58,11 @@ def _return_annotation_text(function: Any) -> str | None:
 
 def _from_spec_member(spec: type, name: str) -> tuple[bool, Returns] | None:
     """``(is_async, returns)`` read off the real member; None when it cannot be told."""
-    member = inspect.getattr_static(spec, name, None)
+    return _read_member(inspect.getattr_static(spec, name, None))
+
+
+def _read_member(member: Any) -> tuple[bool, Returns] | None:
+    """``(is_async, returns)`` of a real class member or function; None when it cannot be told."""
     if member is None:
         return None
     if isinstance(member, property):
@@ -131,6 +136,34 @@ def for_member(parent: object, name: str, user: UserEntries) -> SyncEvidence | N
         if member is not None:
             return SyncEvidence(member.title, member.returns, False, member.owner, by_name_only=True)
     return None
+
+
+def for_patched(target: object, name: str, original: object, user: UserEntries) -> SyncEvidence | None:
+    """The evidence that ``target.name``, which a test patched with an AsyncMock, is synchronous: the
+    user's entries, the known-sync table for a class, else the real attribute the patch replaced."""
+    if name.startswith("_"):
+        return None
+    owner = target if isinstance(target, type) else type(target)
+    real_class = None if isinstance(target, types.ModuleType) else _full_name(owner)
+    if isinstance(target, types.ModuleType):
+        dotted = f"{target.__name__}.{name}"
+        if dotted in user.dotted:
+            return SyncEvidence(f"`{dotted}` (asyncmock_guard_sync_methods)", Returns.VALUE, True)
+        title = f"`{dotted}`"
+    else:
+        entry_name = user.names_for(owner, name)
+        if entry_name is not None:
+            return SyncEvidence(f"`{entry_name}` (asyncmock_guard_sync_methods)", Returns.VALUE, True, real_class)
+        member = _known_sync.sync_member(_class_names(owner), name)
+        if member is not None:
+            return SyncEvidence(member.title, member.returns, True, real_class)
+        title = f"`{owner.__qualname__}.{name}`"
+    if name in user.bare:
+        return SyncEvidence(f"`{name}` (asyncmock_guard_sync_methods)", Returns.VALUE, True, real_class)
+    read = _read_member(original)
+    if read is None or read[0]:
+        return None
+    return SyncEvidence(f"{title} (the real attribute the patch replaced)", read[1], True, real_class)
 
 
 def awaited_result_spec(result_mock: object) -> str | None:

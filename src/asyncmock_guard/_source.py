@@ -205,3 +205,33 @@ def _lookup(node: ast.expr, frame: FrameType) -> Any:
     if isinstance(value, (property, staticmethod, classmethod)) or hasattr(type(value), "__get__"):
         return _MISSING if not callable(value) else value
     return value
+
+
+def patch_call(path: str, line: int, attribute: str, *, decorated: bool) -> tuple[int, str, str | None] | None:
+    """The ``patch(...)``/``patch.object(...)`` call that patched ``attribute``: in the statement at
+    ``line``, or, when ``decorated``, among the decorators of the test whose first line is ``line``.
+    Returns its line, its text (a decorator's with its ``@``) and the patched name as written
+    (``send_email``, ``AsyncSession.add``).
+    """
+    tree = module_of(path)
+    if tree is None:
+        return None
+    roots: list[ast.AST] = []
+    if decorated:
+        for node in ast.walk(tree):
+            decorators = node.decorator_list if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
+            if decorators and min(decorator.lineno for decorator in decorators) == line:
+                roots.extend(decorators)
+    else:
+        statement = _statements(tree, line)
+        if statement is not None:
+            roots.append(statement)
+    for root in roots:
+        for node in ast.walk(root):
+            if not isinstance(node, ast.Call) or callee_name(node) not in ("patch", "object"):
+                continue
+            written = _patched_name(path, node)
+            if written is not None and (written == attribute or written.endswith(f".{attribute}")):
+                text = text_of(path, node)
+                return node.lineno, f"@{text}" if node is root and decorated else text, written
+    return None
