@@ -198,6 +198,14 @@ def test_spec_says_async_for_coroutine_functions_of_the_spec_only() -> None:
     assert not spec_says_async(spec, "missing")
     assert not spec_says_async(AsyncMock(), "fetch")  # no spec: nothing is known
 
+    class Looped:
+        def run(self) -> None:
+            pass
+
+    Looped.run.__wrapped__ = Looped.run  # type: ignore[attr-defined]  # inspect.unwrap raises ValueError
+    assert not spec_says_async(create_autospec(Looped, instance=True), "run")
+    assert not spec_says_async(object(), "run")  # no __dict__ at all
+
 
 def test_mock_calls_awaited_at_once_get_no_proxy(collector: Collector) -> None:
     mock = AsyncMock(return_value=2)
