@@ -14,7 +14,7 @@ import re
 from collections.abc import Hashable, Mapping
 from typing import Any
 
-from asyncmock_guard import _evidence, _naming
+from asyncmock_guard import _evidence, _frames, _naming
 from asyncmock_guard._evidence import SyncEvidence
 from asyncmock_guard._findings import Location
 from asyncmock_guard._known_sync import Returns
@@ -557,7 +557,7 @@ def awaited_sync_mock(
     attribute = _naming.segment_of(mock)
     if spec is not None and attribute is not None:
         real = inspect.getattr_static(spec, attribute, None)
-        if real is not None and not inspect.iscoroutinefunction(inspect.unwrap(getattr(real, "__func__", real))):
+        if real is not None and not _frames.is_coroutine_function(real):
             message += (
                 f" It is specced from `{spec.__qualname__}`, whose `{attribute}` is synchronous: either the code"
                 f" under test must not await it, or the real `{attribute}` has become async and the spec is stale."

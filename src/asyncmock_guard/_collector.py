@@ -207,8 +207,6 @@ class Collector:
             owner, phase, mode = context.nodeid, context.phase, context.mode
             if context.test_frame is None and phase == "call":
                 self._find_test_frame(frame)
-        if frame is None:
-            return CoroutineRecord(instrumentation, owner, phase, mode, caller=None, mock_id=id(mock))
         return CoroutineRecord(instrumentation, owner, phase, mode, caller=frame, mock_id=id(mock))
 
     def coroutine_misused(
@@ -313,13 +311,18 @@ class Collector:
         )
         return True
 
+    def _explicit_for(self, mock: object) -> ExplicitAsyncMock | None:
+        """The record of ``mock`` as an explicit AsyncMock on a sync member (checked by identity: ids recur)."""
+        explicit = self._explicit_async.get(id(mock))
+        return explicit if explicit is not None and explicit.mock() is mock else None
+
     def _member_evidence(self, mock: object) -> SyncEvidence | None:
         """What is known of the real member an AsyncMock stands for: from its explicit assignment, or from
         its parent (spec, known-sync table, user entries)."""
         from asyncmock_guard import _evidence, _naming
 
-        explicit = self._explicit_async.get(id(mock))
-        if explicit is not None and explicit.mock() is mock:
+        explicit = self._explicit_for(mock)
+        if explicit is not None:
             return explicit.evidence
         parent, attribute = _naming.parent_of(mock), _naming.segment_of(mock)
         if parent is None or attribute is None:
@@ -346,8 +349,8 @@ class Collector:
         """
         from asyncmock_guard import _advice, _naming
 
-        explicit = self._explicit_async.get(id(mock))
-        if explicit is not None and explicit.mock() is mock:
+        explicit = self._explicit_for(mock)
+        if explicit is not None:
             if not explicit.reported:
                 explicit.reported = True
                 # Only a bare name leaves room for a real coroutine function that the code forgot to await.

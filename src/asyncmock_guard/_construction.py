@@ -60,14 +60,9 @@ def spec_says_async(parent: object, name: str) -> bool:
         if not isinstance(spec, type):
             return False
         member = inspect.getattr_static(spec, name, None)
-        return member is not None and is_coroutine_function(member)
+        return member is not None and _frames.is_coroutine_function(member)
     except Exception:  # noqa: BLE001 - e.g. a __wrapped__ loop in the real class
         return False
-
-
-def is_coroutine_function(member: Any) -> bool:
-    """``async def`` functions and methods, also behind ``functools.wraps`` decorators."""
-    return inspect.iscoroutinefunction(inspect.unwrap(getattr(member, "__func__", member)))
 
 
 def _patch_location(frame: FrameType | None) -> tuple[Location, bool] | None:
@@ -283,7 +278,7 @@ class ConstructionWatch:
             if original is _mock.DEFAULT:
                 return  # ``create=True``: there is no real attribute to compare with
             mock = getattr(patcher.target, patcher.attribute, None)
-            if not isinstance(mock, _AsyncMockMixin) or is_coroutine_function(original):
+            if not isinstance(mock, _AsyncMockMixin) or _frames.is_coroutine_function(original):
                 return
             located = _patch_location(frame)
             if located is not None:

@@ -105,18 +105,26 @@ def _awaited_result_class(parent: object) -> tuple[_known_sync.AwaitedResult, bo
     return (result, False) if result is not None else None
 
 
+def _listed_for_class(spec: type, name: str, user: UserEntries) -> SyncEvidence | None:
+    """``spec.name`` in the user's dotted entries, else in the known-sync table."""
+    entry_name = user.names_for(spec, name)
+    if entry_name is not None:
+        return SyncEvidence(f"`{entry_name}` (asyncmock_guard_sync_methods)", Returns.VALUE, True, _full_name(spec))
+    member = _known_sync.sync_member(_class_names(spec), name)
+    if member is not None:
+        return SyncEvidence(member.title, member.returns, True, _full_name(spec))
+    return None
+
+
 def for_member(parent: object, name: str, user: UserEntries) -> SyncEvidence | None:
     """The evidence that ``parent.name`` is synchronous in the real code, or None."""
     if name.startswith("_"):
         return None
     spec = _naming.spec_class(parent)
     if spec is not None:
-        entry_name = user.names_for(spec, name)
-        if entry_name is not None:
-            return SyncEvidence(f"`{entry_name}` (asyncmock_guard_sync_methods)", Returns.VALUE, True, _full_name(spec))
-        member = _known_sync.sync_member(_class_names(spec), name)
-        if member is not None:
-            return SyncEvidence(member.title, member.returns, True, _full_name(spec))
+        listed = _listed_for_class(spec, name, user)
+        if listed is not None:
+            return listed
         read = _from_spec_member(spec, name)
         if read is not None:
             is_async, returns = read
@@ -151,12 +159,9 @@ def for_patched(target: object, name: str, original: object, user: UserEntries) 
             return SyncEvidence(f"`{dotted}` (asyncmock_guard_sync_methods)", Returns.VALUE, True)
         title = f"`{dotted}`"
     else:
-        entry_name = user.names_for(owner, name)
-        if entry_name is not None:
-            return SyncEvidence(f"`{entry_name}` (asyncmock_guard_sync_methods)", Returns.VALUE, True, real_class)
-        member = _known_sync.sync_member(_class_names(owner), name)
-        if member is not None:
-            return SyncEvidence(member.title, member.returns, True, real_class)
+        listed = _listed_for_class(owner, name, user)
+        if listed is not None:
+            return listed
         title = f"`{owner.__qualname__}.{name}`"
     if name in user.bare:
         return SyncEvidence(f"`{name}` (asyncmock_guard_sync_methods)", Returns.VALUE, True, real_class)

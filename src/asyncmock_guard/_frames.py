@@ -11,6 +11,7 @@ import dis
 import inspect
 import os
 from types import CodeType, FrameType
+from typing import Any
 from unittest import mock as _mock
 
 from asyncmock_guard._findings import Location
@@ -130,6 +131,11 @@ def code_name(code: CodeType) -> str:
 def is_async_code(code: CodeType) -> bool:
     """True for the code of an ``async def`` (the function could have awaited)."""
     return bool(code.co_flags & (inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR))
+
+
+def is_coroutine_function(member: Any) -> bool:
+    """``async def`` functions and methods (bound, static, class), also behind ``functools.wraps``."""
+    return inspect.iscoroutinefunction(inspect.unwrap(getattr(member, "__func__", member)))
 
 
 def is_generator_based_coroutine(code: CodeType) -> bool:
