@@ -379,16 +379,18 @@ def test_finding_is_reported(pytester: pytest.Pytester, name: str, mode: str) ->
 
 # One realistic production function and test per library of the known-sync table. The real library is
 # imported by the test (spec or autospec), so these run where the test extras are installed.
+CREATE_USER_APP = """
+async def create_user(session, user):
+    session.add(user)
+    await session.commit()
+    return user
+"""
+
 LIBRARY_CASES = {
     "sqlalchemy-session-add": (
         "sqlalchemy",
         Case(
-            app="""
-            async def create_user(session, user):
-                session.add(user)
-                await session.commit()
-                return user
-            """,
+            app=CREATE_USER_APP,
             test="""
             from unittest.mock import AsyncMock
             from sqlalchemy.ext.asyncio import AsyncSession
@@ -413,12 +415,7 @@ LIBRARY_CASES = {
     "sqlalchemy-patch-object-add": (
         "sqlalchemy",
         Case(
-            app="""
-            async def create_user(session, user):
-                session.add(user)
-                await session.commit()
-                return user
-            """,
+            app=CREATE_USER_APP,
             test="""
             from unittest.mock import AsyncMock, patch
             from sqlalchemy.ext.asyncio import AsyncSession
