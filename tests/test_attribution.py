@@ -212,3 +212,136 @@ def test_without_pytests_final_collection_the_guard_collects_fully(pytester: pyt
     )
     assert "final garbage collection" not in run.output
     assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+WIDE_LOOP_TESTS = {
+    "pytest-asyncio": """
+    import gc
+    import pytest
+    import app
+
+    pytestmark = pytest.mark.asyncio(loop_scope="module")  # one loop for the whole module
+
+    async def test_first():
+        gc.disable()  # the cycle is collected exactly where test_third says so
+        holder = {}
+        holder["self"] = holder
+        holder["pending"] = app.Poller().poll()  # <-- call
+
+    async def test_second():
+        pass
+
+    async def test_third():
+        gc.collect()
+        gc.enable()
+    """,
+    "anyio": """
+    import gc
+    import pytest
+    import app
+
+    pytestmark = pytest.mark.anyio
+
+    @pytest.fixture(scope="module")
+    def anyio_backend():  # one runner, and loop, for the whole module
+        return "asyncio"
+
+    async def test_first():
+        gc.disable()  # the cycle is collected exactly where test_third says so
+        holder = {}
+        holder["self"] = holder
+        holder["pending"] = app.Poller().poll()  # <-- call
+
+    async def test_second():
+        pass
+
+    async def test_third():
+        gc.collect()
+        gc.enable()
+    """,
+}
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+@pytest.mark.parametrize("runner", sorted(WIDE_LOOP_TESTS))
+def test_under_a_module_scoped_loop_the_first_test_is_blamed(pytester: pytest.Pytester, runner: str, mode: str) -> None:
+    test = WIDE_LOOP_TESTS[runner]
+    write_project(pytester, app=APP, test_case=test)
+    run = run_guard(pytester, mode)
+    finding = run.only()
+    assert finding["nodeid"] == "test_case.py::test_first"
+    assert finding["subject"] == "Poller.poll"
+    assert finding["where"] == {"path": "test_case.py", "line": line_of(test, "<-- call")}
+    if mode == "strict":
+        run.result.assert_outcomes(passed=3)
+        assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+    else:
+        run.result.assert_outcomes(passed=3, warnings=1)
+        run.result.stdout.fnmatch_lines(
+            ["*(the coroutine was created in test_case.py::test_first; it was only detected now)"]
+        )
+
+
+LEAKY_CONFTEST = """
+import pytest
+import pytest_asyncio
+from unittest.mock import AsyncMock
+import app
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def shared_client():
+    client = AsyncMock()
+    client.connect()  # <-- setup
+    yield client
+    app.Poller().poll()  # <-- teardown
+"""
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+def test_a_session_scoped_async_fixture_leaking_coroutines_is_the_place(pytester: pytest.Pytester, mode: str) -> None:
+    test = """
+    import pytest
+
+    @pytest.mark.asyncio(loop_scope="session")
+    async def test_uses_it(shared_client):
+        pass
+
+    def test_other():
+        pass
+    """
+    write_project(pytester, app=APP, conftest=LEAKY_CONFTEST, test_case=test)
+    run = run_guard(pytester, mode)
+    by_subject = {finding["subject"]: finding for finding in run.findings}
+    assert sorted(by_subject) == ["Poller.poll", "client.connect"]
+    for subject, marker in (("client.connect", "<-- setup"), ("Poller.poll", "<-- teardown")):
+        assert by_subject[subject]["nodeid"] is None
+        assert by_subject[subject]["where"] == {"path": "conftest.py", "line": line_of(LEAKY_CONFTEST, marker)}
+    run.result.stdout.fnmatch_lines(
+        [
+            "<session fixture shared_client>  never-awaited  client.connect  conftest.py:*",
+            "<session fixture shared_client>  never-awaited  Poller.poll  conftest.py:*",
+        ]
+    )
+    # No test is blamed for the fixture's coroutines: the tests pass; strict fails the run.
+    if mode == "strict":
+        run.result.assert_outcomes(passed=2)
+        assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+    else:
+        run.result.assert_outcomes(passed=2, warnings=2)
+        assert run.result.ret == pytest.ExitCode.OK
+
+
+def test_a_coroutine_dropped_by_the_initial_conftest_is_reported(pytester: pytest.Pytester) -> None:
+    conftest = """
+    import app
+
+    app.Poller().poll()  # <-- import
+    """
+    write_project(pytester, app=APP, conftest=conftest, test_case="def test_ok():\n    pass\n")
+    run = run_guard(pytester, "strict")
+    finding = run.only()
+    assert finding["nodeid"] is None
+    assert finding["where"] == {"path": "conftest.py", "line": line_of(conftest, "<-- import")}
+    run.result.stdout.fnmatch_lines(["<conftest import>  never-awaited  Poller.poll  conftest.py:3"])
+    assert run.result.ret == pytest.ExitCode.TESTS_FAILED

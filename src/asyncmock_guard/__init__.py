@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from asyncmock_guard._config import Mode
 from asyncmock_guard._findings import Finding, FindingKind, Location
-from asyncmock_guard._plugin import pytest_addoption, pytest_configure
+from asyncmock_guard._plugin import pytest_addoption, pytest_configure, pytest_load_initial_conftests
 from asyncmock_guard._reporting import AsyncMockGuardInternalWarning, AsyncMockGuardWarning
 
 __version__ = "0.1.0"
@@ -24,4 +24,5 @@ __all__ = [
     "__version__",
     "pytest_addoption",
     "pytest_configure",
+    "pytest_load_initial_conftests",
 ]

@@ -573,3 +573,194 @@ def awaited_sync_mock(
             "# or make the mock with create_autospec(RealClass, instance=True): its async methods are AsyncMocks"
         )
     return message, "\n".join(fix)
+
+
+# --- event loops -----------------------------------------------------------------------------------
+class TestLine:
+    """The line of the test that led to a finding, and the test function's name (for the rewrite)."""
+
+    __slots__ = ("function", "where")
+
+    def __init__(self, where: Location, function: str) -> None:
+        self.where = where
+        self.function = function
+
+
+class Scheduling:
+    """How the user's code reached the scheduler: the callable as written (``asyncio.create_task``),
+    where to patch it (``asyncio.create_task``, or ``app.metrics.create_task`` after ``from asyncio
+    import create_task``), and whether it passed more than the coroutine."""
+
+    __slots__ = ("call", "coroutine_first", "extra_arguments", "patch_target")
+
+    def __init__(
+        self, call: str, patch_target: str, *, extra_arguments: bool = False, coroutine_first: bool = True
+    ) -> None:
+        self.call = call
+        self.patch_target = patch_target
+        self.extra_arguments = extra_arguments
+        self.coroutine_first = coroutine_first
+
+    @property
+    def closing(self) -> str:
+        """A side_effect that closes the coroutine it is given, so it is neither run nor lost."""
+        if not self.coroutine_first:
+            return "lambda *args, **kwargs: [arg.close() for arg in args if asyncio.iscoroutine(arg)]"
+        return "lambda coro, *args, **kwargs: coro.close()" if self.extra_arguments else "lambda coro: coro.close()"
+
+
+_LOOP_GETTERS = ("get_event_loop", "get_running_loop")
+
+
+def _loop_method_after(line: str, getter: str) -> str:
+    """The loop method called on the getter's result on that line (``create_task`` by default)."""
+    match = re.search(rf"{getter}\(\)\s*\.\s*(\w+)\s*\(", line)
+    return match.group(1) if match else "create_task"
+
+
+def _async_test_fix(test: TestLine | None, coroutine_name: str | None) -> list[str]:
+    name = test.function if test is not None else "test_..."
+    body = source_line(test.where) if test is not None else "..."
+    wait = (
+        f"  # then let `{coroutine_name}()` start before asserting on what it does"
+        if coroutine_name
+        else "  # a loop is running now"
+    )
+    return [
+        "# 1. make the test async, so that a loop runs (pytest-asyncio; with anyio: @pytest.mark.anyio):",
+        "@pytest.mark.asyncio",
+        f"async def {name}(...):",
+        f"    {body}",
+        f"    await asyncio.sleep(0){wait}",
+    ]
+
+
+def _sync_test_fix(scheduling: Scheduling, test: TestLine | None, coroutine_name: str | None) -> list[str]:
+    body = source_line(test.where) if test is not None else "..."
+    attribute = scheduling.patch_target.rpartition(".")[2]
+    fix = ["# 2. or keep the test sync, and patch the scheduler so that it closes what it is given:"]
+    if attribute in _LOOP_GETTERS:
+        method = _loop_method_after(source_line(test.where) if test is not None else "", attribute)
+        fix += [
+            "loop = MagicMock()",
+            f"loop.{method}.side_effect = lambda coro, *args, **kwargs: coro.close()",
+            f'with patch("{scheduling.patch_target}", return_value=loop):',
+            f"    {body}",
+            f"loop.{method}.assert_called_once()",
+        ]
+        return fix
+    fix += [
+        f'with patch("{scheduling.patch_target}", side_effect={scheduling.closing}) as {attribute}:',
+        f"    {body}",
+        f"{attribute}.assert_called_once()",
+    ]
+    if coroutine_name:
+        fix.append(f'assert {attribute}.call_args.args[0].__qualname__ == "{coroutine_name}"')
+    return fix
+
+
+def no_running_loop(
+    subject: str,
+    coroutine_name: str | None,
+    scheduling: Scheduling,
+    where: Location,
+    test: TestLine | None,
+    *,
+    nodeid: str | None,
+    rootdir: str | None,
+) -> tuple[str, str]:
+    """Advice for a sync test whose code reached asyncio's scheduler with no loop, and got RuntimeError."""
+    from_test = (
+        f" (reached from the test's line {test.where.short(rootdir)})"
+        if test is not None and test.where != where
+        else ""
+    )
+    in_test = f"the sync test {nodeid}" if nodeid else "this sync code"
+    if coroutine_name:
+        message = (
+            f"`{coroutine_name}()` was handed to `{scheduling.call}()` at {where.short(rootdir)}{from_test},"
+            f" but no event loop is running in {in_test}: asyncio raised RuntimeError, and the coroutine"
+            " never ran."
+        )
+    else:
+        message = (
+            f"`{subject}` at {where.short(rootdir)}{from_test} needs an event loop, but none is running in"
+            f" {in_test}: asyncio raised RuntimeError."
+        )
+    fix = [*_async_test_fix(test, coroutine_name), *_sync_test_fix(scheduling, test, coroutine_name)]
+    return message, "\n".join(fix)
+
+
+def on_idle_loop(
+    coroutine_name: str,
+    scheduling: Scheduling,
+    where: Location,
+    test: TestLine | None,
+    *,
+    nodeid: str | None,
+    rootdir: str | None,
+) -> tuple[str, str]:
+    """Advice for a task scheduled, in a sync test, on a loop that ``get_event_loop()`` made and nobody runs."""
+    in_test = f"the sync test {nodeid}" if nodeid else "this sync code"
+    message = (
+        f"`{coroutine_name}()` was scheduled at {where.short(rootdir)} on an event loop that is not running:"
+        f" no loop runs in {in_test}, so asyncio's get_event_loop() handed out an idle one (a new loop it"
+        " made, which Python 3.12 and 3.13 warn about with a DeprecationWarning and 3.14 refuses with"
+        " RuntimeError, or one left over from another test). The task never started, so the test passed"
+        f" without running `{coroutine_name}`."
+    )
+    fix = [*_async_test_fix(test, coroutine_name), *_sync_test_fix(scheduling, test, coroutine_name)]
+    return message, "\n".join(fix)
+
+
+def _closing_patch(patch_site: tuple[Location, str], closing: str, attribute: str) -> tuple[list[str], str] | None:
+    """The patch as written, with ``side_effect=<closing>`` added, and the name its mock is bound to."""
+    where, call = patch_site
+    call = call.rstrip()
+    if not call.endswith(")") or "side_effect" in call:
+        return None
+    separator = "" if call.endswith("()") else ", "
+    fixed = f"{call[:-1]}{separator}side_effect={closing})"
+    line = re.sub(r":\s*#.*$", ":", source_line(where))  # the with header, without its comment
+    if call.startswith("@"):  # a decorator: the mock is the test's argument
+        return [f"{fixed}  # closes what it is given", f"def test_...(..., {attribute}):"], attribute
+    if line.startswith(("with ", "async with ")) and call in line:
+        bound = re.search(rf"{re.escape(call)}\s+as\s+(\w+)", line)
+        handle = bound.group(1) if bound else attribute
+        statement = line.replace(call, fixed, 1)
+        if bound is None:
+            statement = statement.replace(fixed, f"{fixed} as {handle}", 1)
+        return [f"{statement}  # closes what it is given"], handle
+    return [f"{fixed}  # closes what it is given"], attribute
+
+
+def swallowed_by_mock(
+    coroutine_name: str,
+    scheduler: str,
+    scheduling: Scheduling,
+    where: Location,
+    patch_site: tuple[Location, str] | None,
+    *,
+    rootdir: str | None,
+) -> tuple[str, str]:
+    """Advice for a coroutine handed to a mock scheduler (``patch("asyncio.create_task")``, a mock loop's
+    ``create_task``) that records it and returns a MagicMock: nothing ever runs it."""
+    patched_at = f" (patched at {patch_site[0].short(rootdir)}: `{patch_site[1]}`)" if patch_site else ""
+    message = (
+        f"`{coroutine_name}()`, created at {where.short(rootdir)}, was handed to `{scheduler}`, a mock{patched_at},"
+        " which only records its arguments: nothing ever ran the coroutine, so the test passed without"
+        f" running `{coroutine_name}`. A mock swallowed it."
+    )
+    closing = scheduling.closing
+    attribute = scheduler.rpartition(".")[2]
+    rewritten = _closing_patch(patch_site, closing, attribute) if patch_site is not None else None
+    if rewritten is not None:
+        fix, handle = rewritten
+    else:
+        fix, handle = [f"{scheduler}.side_effect = {closing}  # closes what it is given"], scheduler
+    fix += [
+        f"{handle}.assert_called_once()",
+        f'assert {handle}.call_args.args[0].__qualname__ == "{coroutine_name}"',
+    ]
+    fix.append(f"# or let a real loop run it: make the test async and stop mocking `{attribute}`")
+    return message, "\n".join(fix)

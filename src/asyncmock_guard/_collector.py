@@ -27,6 +27,7 @@ from asyncmock_guard._findings import Finding, FindingKind, Location
 from asyncmock_guard._instrumentation import EXECUTE_MOCK_CALL_CODE, CoroutineRecord, Instrumentation, add_note
 
 if TYPE_CHECKING:
+    from asyncmock_guard import _advice
     from asyncmock_guard._evidence import SyncEvidence
 
 _MAX_INTERNAL_ERRORS = 20
@@ -42,7 +43,7 @@ class TestContext:
     phase and released when that phase ends: its locals are where the test named its mocks.
     """
 
-    __slots__ = ("codes", "failed", "funcargs", "mode", "nodeid", "phase", "test_frame")
+    __slots__ = ("codes", "failed", "funcargs", "is_async", "mode", "nodeid", "phase", "test_frame")
 
     def __init__(
         self,
@@ -50,11 +51,14 @@ class TestContext:
         codes: frozenset[CodeType],
         mode: str,  # "strict", "warn" or "off"
         funcargs: Mapping[str, object] | None = None,
+        *,
+        is_async: bool = False,  # an ``async def`` test: a loop runs it
     ) -> None:
         self.nodeid = nodeid
         self.codes = codes
         self.mode = mode
         self.funcargs = funcargs
+        self.is_async = is_async
         self.phase = "setup"
         self.test_frame: FrameType | None = None
         self.failed = False  # some phase of the test failed
@@ -93,6 +97,20 @@ class ExplicitAsyncMock:
         self.reported = False
 
 
+class SchedulerMock:
+    """A mock named like a scheduler (``create_task``, a mock loop's ``call_soon``...): the coroutines it
+    was handed are looked at as tests end (``check_scheduler_mocks``)."""
+
+    __slots__ = ("mock", "owned", "patch_site", "patched_name", "scanned")
+
+    def __init__(self, mock: weakref.ref[Any], owned: tuple[str | None, str, str]) -> None:
+        self.mock = mock
+        self.owned = owned
+        self.patch_site: tuple[Location, str] | None = None  # where it was patched, and the call as written
+        self.patched_name: str | None = None  # ``asyncio.create_task`` in ``patch("asyncio.create_task")``
+        self.scanned = 0  # how many of its calls have been looked at
+
+
 class Collector:
     """Receives instrumentation events and keeps the findings of the session."""
 
@@ -115,6 +133,12 @@ class Collector:
         self._explicit_async: dict[int, ExplicitAsyncMock] = {}
         # Coroutines already reported as a return_value/side_effect: (test, path, line, function).
         self._coroutines_as_values: set[tuple[str | None, str, int, str]] = set()
+        self._scheduler_mocks: dict[int, SchedulerMock] = {}
+        # Coroutines reported as never run (no loop, a mock scheduler, a loop nobody runs), by id: kept
+        # alive so that each is reported once, and closed at the end if nothing started them meanwhile.
+        self._reported_coroutines: dict[int, Any] = {}
+        # Functions of fixtures with a scope wider than a test, by (file, name): what they do is theirs.
+        self._wide_fixtures: dict[tuple[str, str], str] = {}
         self.instrumentation = Instrumentation(self)
         self.construction = ConstructionWatch(self)
 
@@ -126,6 +150,18 @@ class Collector:
         self.construction.uninstall()
         self.instrumentation.uninstall()
         self._explicit_async.clear()
+        self._scheduler_mocks.clear()
+        self.close_reported_coroutines()
+
+    def close_reported_coroutines(self) -> None:
+        """Close the reported coroutines that nothing started: they were reported once, and closing an
+        unstarted coroutine runs none of its code and keeps Python from warning about it again."""
+        from asyncmock_guard import _event_loop
+
+        reported, self._reported_coroutines = self._reported_coroutines, {}
+        for coroutine in reported.values():
+            if _event_loop.is_unstarted(coroutine):
+                coroutine.close()
 
     # --- test lifecycle (called by the plugin) ---------------------------------------------------
     def enter_test(self, context: TestContext) -> None:
@@ -184,11 +220,36 @@ class Collector:
             names.setdefault(key, name)
         return names
 
-    def _owner(self) -> tuple[str | None, str, str]:
+    def _owner(self, frame: FrameType | None = None) -> tuple[str | None, str, str]:
+        """Who the code running now belongs to: the running test, or, when ``frame`` shows a fixture of a
+        wider scope at work (its setup or teardown), that fixture, which belongs to no one test."""
         context = self.context
         if context is None:
             return None, self.outside_phase, self.default_mode
+        if frame is not None and context.phase != "call" and self._wide_fixtures:
+            fixture = self._wide_fixture_on_stack(frame)[0]
+            if fixture is not None:
+                return None, fixture, self.default_mode
         return context.nodeid, context.phase, context.mode
+
+    def fixture_set_up(self, label: str, codes: frozenset[CodeType]) -> None:
+        """A fixture of a scope wider than a test is being set up: its code is recognised from now on."""
+        for code in codes:
+            if not _frames.is_library_location(code.co_filename):
+                self._wide_fixtures[(code.co_filename, code.co_name)] = label
+
+    def _wide_fixture_on_stack(self, frame: FrameType | None) -> tuple[str | None, FrameType | None]:
+        """The wider-scoped fixture whose function is on the stack below pytest's frames, and its frame."""
+        wide = self._wide_fixtures
+        for _ in range(2 * _MAX_FRAMES_TO_TEST):
+            if frame is None or _frames.is_test_runner_frame(frame):
+                break
+            code = frame.f_code
+            label = wide.get((code.co_filename, code.co_name))
+            if label is not None:
+                return label, frame
+            frame = frame.f_back
+        return None, None
 
     def _add(self, finding: Finding) -> None:
         self.pending.append(finding)
@@ -199,15 +260,21 @@ class Collector:
         self, instrumentation: Instrumentation, mock: object, frame: FrameType | None
     ) -> CoroutineRecord | None:
         context = self.context
-        if context is None:
-            owner, phase, mode = None, self.outside_phase, self.default_mode
-        elif context.mode == "off":
+        if context is not None and context.mode == "off":
             return None
-        else:
-            owner, phase, mode = context.nodeid, context.phase, context.mode
-            if context.test_frame is None and phase == "call":
-                self._find_test_frame(frame)
-        return CoroutineRecord(instrumentation, owner, phase, mode, caller=frame, mock_id=id(mock))
+        owner, phase, mode = self._owner(frame)
+        if context is not None and context.test_frame is None and phase == "call":
+            self._find_test_frame(frame)
+        record = CoroutineRecord(instrumentation, owner, phase, mode, caller=frame, mock_id=id(mock))
+        if owner is None and context is not None:  # a wider-scoped fixture's: name its mocks while it runs
+            record.names = self._fixture_names(frame)
+        return record
+
+    def _fixture_names(self, frame: FrameType | None) -> dict[int, str] | None:
+        from asyncmock_guard import _naming
+
+        fixture_frame = self._wide_fixture_on_stack(frame)[1]
+        return _naming.scope_names([fixture_frame], None) if fixture_frame is not None else None
 
     def coroutine_misused(
         self, record: CoroutineRecord, coroutine: object, operation: str, frame: FrameType
@@ -274,7 +341,7 @@ class Collector:
         from asyncmock_guard import _advice, _naming
 
         mock = _mock_of(coroutine)
-        names = self._names(sys._getframe(), record.owner)
+        names = record.names if record.names is not None else self._names(sys._getframe(), record.owner)
         evidence = self._member_evidence(mock)
         message, fix = _advice.never_awaited_mock(
             mock,
@@ -413,14 +480,14 @@ class Collector:
         )
 
     # --- how the test builds its mocks (construction watch events) ------------------------------
-    def _building_owner(self) -> tuple[str | None, str, str] | None:
-        owner, phase, mode = self._owner()
+    def _building_owner(self, frame: FrameType | None = None) -> tuple[str | None, str, str] | None:
+        owner, phase, mode = self._owner(frame)
         return None if mode == "off" else (owner, phase, mode)
 
     def spec_is_data(self, mock_class: type, spec: object, frame: FrameType) -> None:
         from asyncmock_guard import _advice, _source
 
-        owned = self._building_owner()
+        owned = self._building_owner(frame)
         if owned is None:
             return
         where = _frames.frame_location(frame)
@@ -434,7 +501,7 @@ class Collector:
     ) -> None:
         from asyncmock_guard import _advice, _naming, _source
 
-        owned = self._building_owner()
+        owned = self._building_owner(frame)
         if owned is None:
             return
         if parent is not None:
@@ -453,7 +520,7 @@ class Collector:
     ) -> None:
         from asyncmock_guard import _advice, _naming, _source
 
-        owned = self._building_owner()
+        owned = self._building_owner(frame)
         if owned is None:
             return
         where = _frames.frame_location(frame)
@@ -484,7 +551,7 @@ class Collector:
     def async_mock_assigned(self, parent: object, name: str, value: object, frame: FrameType) -> None:
         from asyncmock_guard import _evidence, _naming
 
-        owned = self._building_owner()
+        owned = self._building_owner(frame)
         if owned is None:
             return
         evidence = _evidence.for_member(parent, name, self.user_entries)
@@ -504,7 +571,7 @@ class Collector:
     ) -> None:
         from asyncmock_guard import _advice, _evidence, _source
 
-        owned = self._building_owner()
+        owned = self._building_owner(sys._getframe())
         if owned is None:
             return
         evidence = _evidence.for_patched(target, attribute, original, self.user_entries)
@@ -554,6 +621,8 @@ class Collector:
             seen.add(id(current))
             if isinstance(current, TypeError):
                 self._explain_type_error(current)
+            elif isinstance(current, RuntimeError):
+                self._explain_runtime_error(current)
             current = current.__cause__ or current.__context__
 
     def _explain_type_error(self, error: TypeError) -> None:
@@ -635,25 +704,15 @@ class Collector:
         code = coroutine.cr_code
         if code is EXECUTE_MOCK_CALL_CODE:
             return False  # an AsyncMock call the guard did not watch (a test in 'off' mode)
-        origin = getattr(coroutine, "cr_origin", None)
-        current, phase, mode = self._owner()
-        if origin:
-            if _frames.is_library_location(origin[0][0]):
-                return False  # created by asyncio, pytest, anyio...: not the user's to fix
-            where = Location(*origin[0])
-            owner, mode = self._owner_from_origin(origin, current, mode)
-        else:
-            if _frames.is_library_location(code.co_filename):
-                return False
-            where = Location(code.co_filename, code.co_firstlineno, code.co_name)
-            owner = current
-        if (owner == current and self.context is not None and not self.context.active) or mode == "off":
+        created = self._created(coroutine)
+        if created is None:
             return False
+        where, (owner, phase, mode), known_call_site = created
         qualname = getattr(coroutine, "__qualname__", code.co_name)
         if (owner, where.path, where.line, qualname) in self._coroutines_as_values:
             return True  # reported already, where the test made it a mock's return value
         message, fix = _advice.never_awaited_function(
-            qualname, where, known_call_site=bool(origin), rootdir=self.rootdir
+            qualname, where, known_call_site=known_call_site, rootdir=self.rootdir
         )
         self._add(
             Finding(
@@ -663,26 +722,267 @@ class Collector:
                 where=where,
                 message=message,
                 fix=fix,
-                phase=phase if owner == current else "call",
+                phase=phase,
                 mode=mode,
             )
         )
         return True
 
-    def _owner_from_origin(
-        self, origin: tuple[tuple[str, int, str], ...], current: str | None, mode: str
-    ) -> tuple[str | None, str]:
-        """The test whose function is on the creation stack: the current one, else the latest such."""
+    def _created(
+        self, coroutine: types.CoroutineType[Any, Any, Any]
+    ) -> tuple[Location, tuple[str | None, str, str], bool] | None:
+        """Where a coroutine (not an AsyncMock's) was created, by whom, and whether that place is its
+        caller (``cr_origin``) or only its definition. None when it is not the user's to fix (made by
+        asyncio, pytest, anyio...) or its test runs with the guard off."""
+        code = coroutine.cr_code
+        origin = getattr(coroutine, "cr_origin", None)
+        owned = None
+        if origin:
+            if _frames.is_library_location(origin[0][0]):
+                return None
+            where = Location(*origin[0])
+            owned = self._owner_from_origin(origin)
+        else:
+            if _frames.is_library_location(code.co_filename):
+                return None
+            where = Location(code.co_filename, code.co_firstlineno, code.co_name)
+        if owned is None:  # nothing on the creation stack says: the test running now
+            owned = self._owner()
+        if owned[2] == "off":
+            return None
+        return where, owned, bool(origin)
+
+    def _owner_from_origin(self, origin: tuple[tuple[str, int, str], ...]) -> tuple[str | None, str, str] | None:
+        """The test, or wider-scoped fixture, whose function is on the creation stack (innermost first):
+        the current test, else the latest test of that function; None if none is."""
         context = self.context
         for filename, _, function in origin:
             if context is not None and any(
                 code.co_filename == filename and code.co_name == function for code in context.codes
             ):
-                return context.nodeid, context.mode
+                return context.nodeid, "call", context.mode
             known = self._tests_by_function.get((filename, function))
             if known is not None:
-                return known
-        return current, mode
+                return known[0], "call", known[1]
+            fixture = self._wide_fixtures.get((filename, function))
+            if fixture is not None:
+                return None, fixture, self.default_mode
+        return None
+
+    # --- event loops: coroutines handed to a scheduler that will never run them -------------------
+    def _hold_reported(self, coroutine: Any) -> None:
+        """Keep a reported coroutine alive: collected later, it would be reported again as never-awaited."""
+        from asyncmock_guard import _event_loop
+
+        real = _event_loop.unwrapped(coroutine)
+        if _event_loop.is_unstarted(real):
+            self._reported_coroutines[id(real)] = real
+
+    def _is_reported(self, coroutine: Any) -> bool:
+        from asyncmock_guard import _event_loop
+
+        return id(_event_loop.unwrapped(coroutine)) in self._reported_coroutines
+
+    def _coroutine_identity(
+        self, coroutine: Any, names: Mapping[int, str] | None
+    ) -> tuple[str, Location, tuple[str | None, str, str]] | None:
+        """What a coroutine handed to a scheduler is called, where it was made, and its test: the mock's
+        path for an AsyncMock's coroutine (its record knows the rest), else the coroutine function."""
+        from asyncmock_guard import _event_loop, _naming
+
+        record = getattr(coroutine, "_self_record", None)
+        real = _event_loop.unwrapped(coroutine)
+        if isinstance(record, CoroutineRecord):
+            record.reported = record.settled = True
+            names = names if names is not None else self._names(None, record.owner)
+            return _naming.subject_of(_mock_of(real), names), record.where, (record.owner, record.phase, record.mode)
+        created = self._created(real)
+        if created is None:
+            return None
+        where, owned, _ = created
+        return getattr(real, "__qualname__", real.cr_code.co_name), where, owned
+
+    def _test_line(self, entries: list[types.TracebackType]) -> _advice.TestLine | None:
+        """The running test's line in a traceback (the call that led to the error)."""
+        from asyncmock_guard import _advice
+
+        context = self.context
+        if context is None:
+            return None
+        for entry in reversed(entries):
+            code = entry.tb_frame.f_code
+            if code in context.codes:
+                return _advice.TestLine(Location(code.co_filename, entry.tb_lineno, code.co_name), code.co_name)
+        return None
+
+    def _scheduling(self, frame: FrameType | None, where: Location, function: str) -> _advice.Scheduling:
+        """How the line at ``where`` spells the asyncio ``function`` it calls, and where to patch it."""
+        from asyncmock_guard import _advice, _source
+
+        default = f"asyncio.{function}"
+        site = _source.call_at(where.path, where.line, function)
+        if site is None:
+            return _advice.Scheduling(default, default)
+        func = site.call.func
+        target = default
+        if isinstance(func, ast.Name) and frame is not None:
+            module = frame.f_globals.get("__name__")
+            target = f"{module}.{func.id}" if isinstance(module, str) else default
+        elif isinstance(func, ast.Attribute) and frame is not None:
+            owner = _source.evaluate_chain(func.value, frame)
+            if isinstance(owner, types.ModuleType):
+                target = f"{owner.__name__}.{func.attr}"
+        extra = len(site.call.args) > 1 or bool(site.call.keywords)
+        return _advice.Scheduling(site.text(func), target, extra_arguments=extra)
+
+    def _explain_runtime_error(self, error: RuntimeError) -> None:
+        """A sync test reached asyncio's scheduler with no loop: ``no-running-loop``, once, with the
+        coroutine asyncio could not schedule (kept from being reported again as never-awaited)."""
+        from asyncmock_guard import _advice, _event_loop
+
+        if not _event_loop.is_no_loop_error(error):
+            return
+        failed = _event_loop.failed_scheduling(error)
+        if failed is None:
+            return
+        frame = failed.user_entry.tb_frame
+        owned = self._building_owner(frame)
+        if owned is None:
+            return
+        where = Location(frame.f_code.co_filename, failed.user_entry.tb_lineno, _frames.code_name(frame.f_code))
+        scheduling = self._scheduling(frame, where, failed.call)
+        coroutine_name = None
+        if failed.coroutine is not None:
+            names = self._names_in_traceback(failed.entries, owned[0])
+            identity = self._coroutine_identity(failed.coroutine, names)
+            coroutine_name = identity[0] if identity is not None else None
+            self._hold_reported(failed.coroutine)
+        subject = coroutine_name or f"{scheduling.call}()"
+        message, fix = _advice.no_running_loop(
+            subject,
+            coroutine_name,
+            scheduling,
+            where,
+            self._test_line(failed.entries),
+            nodeid=owned[0],
+            rootdir=self.rootdir,
+        )
+        add_note(error, f"asyncmock-guard: {message} See the asyncmock-guard report for the fix.")
+        self._add_finding(FindingKind.NO_RUNNING_LOOP, owned, subject=subject, where=where, message=message, fix=fix)
+
+    def check_idle_loop(self) -> None:
+        """At the end of a sync test: tasks that its code scheduled on a loop that ``get_event_loop()``
+        made for it (3.10 to 3.13) and nobody ran."""
+        from asyncmock_guard import _event_loop
+
+        loop = _event_loop.idle_loop()
+        if loop is None:
+            return
+        for coroutine in _event_loop.unstarted_tasks(loop):
+            if not self._is_reported(coroutine):
+                self._never_ran_on_idle_loop(coroutine)
+
+    def _never_ran_on_idle_loop(self, coroutine: Any) -> None:
+        from asyncmock_guard import _advice
+
+        identity = self._coroutine_identity(coroutine, None)
+        if identity is None:
+            return
+        name, where, owned = identity
+        self._hold_reported(coroutine)
+        function = "ensure_future" if "ensure_future" in _advice.source_line(where) else "create_task"
+        scheduling = self._scheduling(None, where, function)
+        message, fix = _advice.on_idle_loop(
+            name, scheduling, where, self._test_line_of(coroutine), nodeid=owned[0], rootdir=self.rootdir
+        )
+        self._add_finding(FindingKind.NO_RUNNING_LOOP, owned, subject=name, where=where, message=message, fix=fix)
+
+    def _test_line_of(self, coroutine: Any) -> _advice.TestLine | None:
+        """The running test's line that led to ``coroutine``'s creation, from its creation stack."""
+        from asyncmock_guard import _advice, _event_loop
+
+        context = self.context
+        origin = getattr(_event_loop.unwrapped(coroutine), "cr_origin", None) or ()
+        if context is None:
+            return None
+        for filename, line, function in origin:
+            if any(code.co_filename == filename and code.co_name == function for code in context.codes):
+                return _advice.TestLine(Location(filename, line, function), function)
+        return None
+
+    def scheduler_mock_made(self, mock: object, frame: FrameType | None) -> None:
+        """A mock named like a scheduler was made: remember it, and find the test's frame for its names."""
+        owned = self._building_owner(frame)
+        if owned is None:
+            return
+        context = self.context
+        if context is not None and context.phase == "call" and context.test_frame is None:
+            self._find_test_frame(frame)
+        self._scheduler_mocks[id(mock)] = SchedulerMock(weakref.ref(mock), owned)
+
+    def scheduler_mock_patched(self, mock: object, patched: str, where: Location, *, decorated: bool) -> None:
+        """A scheduler was patched with a mock (``patch("asyncio.create_task")``): remember the patch as
+        written, and what it patched (``asyncio.create_task``)."""
+        from asyncmock_guard import _source
+
+        entry = self._scheduler_mocks.get(id(mock))
+        if entry is None or entry.mock() is not mock:
+            owned = self._building_owner(sys._getframe())
+            if owned is None:
+                return
+            entry = self._scheduler_mocks[id(mock)] = SchedulerMock(weakref.ref(mock), owned)
+        entry.patched_name = patched
+        site = _source.patch_call(where.path, where.line, patched.rpartition(".")[2], decorated=decorated)
+        if site is not None:
+            line, call, _ = site
+            entry.patch_site = (Location(where.path, line, where.function), call)
+
+    @property
+    def watches_schedulers(self) -> bool:
+        return bool(self._scheduler_mocks)
+
+    def check_scheduler_mocks(self) -> None:
+        """Coroutines that a mock scheduler was handed since the last look and that nothing started."""
+        from asyncmock_guard import _event_loop
+
+        for key, entry in list(self._scheduler_mocks.items()):
+            mock = entry.mock()
+            if mock is None:
+                del self._scheduler_mocks[key]
+                continue
+            calls = getattr(mock, "call_args_list", None)
+            if not isinstance(calls, list):
+                continue
+            if len(calls) < entry.scanned:  # reset_mock()
+                entry.scanned = 0
+            for call in calls[entry.scanned :]:
+                for coroutine in _event_loop.coroutines_in_call(call):
+                    if _event_loop.is_unstarted(coroutine) and not self._is_reported(coroutine):
+                        self._swallowed(mock, entry, coroutine, call)
+            entry.scanned = len(calls)
+
+    def _swallowed(self, mock: object, entry: SchedulerMock, coroutine: Any, call: Any) -> None:
+        from asyncmock_guard import _advice, _naming
+
+        identity = self._coroutine_identity(coroutine, None)
+        if identity is None:
+            return
+        name, where, owned = identity
+        self._hold_reported(coroutine)
+        scheduler = entry.patched_name or _naming.subject_of(mock, self._names(None, owned[0]))
+        args, kwargs = call
+        scheduling = _advice.Scheduling(
+            scheduler,
+            entry.patched_name or scheduler,
+            extra_arguments=len(args) > 1 or bool(kwargs),
+            coroutine_first=bool(args) and args[0] is coroutine,
+        )
+        message, fix = _advice.swallowed_by_mock(
+            name, scheduler, scheduling, where, entry.patch_site, rootdir=self.rootdir
+        )
+        self._add_finding(
+            FindingKind.NEVER_AWAITED, owned, subject=name, where=where, message=message, fix=fix, operation=None
+        )
 
     def internal_error(self, error: BaseException) -> None:
         self.internal_error_count += 1

@@ -81,6 +81,19 @@ def global_mode(config: pytest.Config) -> Mode:
     return Mode.STRICT
 
 
+def early_mode(config: pytest.Config) -> Mode | None:
+    """The mode as the command line and ini say before pytest is configured (when the initial conftest
+    files are imported); None when that cannot be told, and ``global_mode`` reports the problem later."""
+    try:
+        cli = getattr(config.known_args_namespace, "asyncmock_guard_mode", None)
+        if isinstance(cli, str):
+            return Mode.parse(cli, MODE_OPTION)
+        ini = _ini(config, MODE_INI)
+        return Mode.parse(ini, MODE_INI) if ini is not None else Mode.STRICT
+    except (pytest.UsageError, ValueError, AttributeError):
+        return None
+
+
 def report_path(config: pytest.Config) -> str | None:
     """Where to write the JSON report; checked now so a typo fails before the tests run."""
     cli: str | None = config.getoption("asyncmock_guard_report")

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from unittest import mock as _mock
 
 from asyncmock_guard import _frames
+from asyncmock_guard._event_loop import SCHEDULER_NAMES
 from asyncmock_guard._findings import Location
 
 _NonCallableMock = _mock.NonCallableMock
@@ -109,6 +110,10 @@ class ConstructionListener(Protocol):
         self, target: object, attribute: str, original: object, mock: object, where: Location, *, decorated: bool
     ) -> None: ...
 
+    def scheduler_mock_made(self, mock: object, frame: FrameType | None) -> None: ...
+
+    def scheduler_mock_patched(self, mock: object, patched: str, where: Location, *, decorated: bool) -> None: ...
+
     def internal_error(self, error: BaseException) -> None: ...
 
 
@@ -132,13 +137,20 @@ class ConstructionWatch:
         self._originals["__new__"] = original_new
         construct = original_new.__func__
         on_construction = self._on_construction
+        on_scheduler = self._on_scheduler_mock
 
         def watched_new(cls: type, /, *args: Any, **kwargs: Any) -> Any:
             # unittest.mock makes children with keywords only: a positional spec or a configured
             # return_value/side_effect is the test's own doing.
             if not args and "return_value" not in kwargs and "side_effect" not in kwargs:
-                return construct(cls, **kwargs)
-            return on_construction(construct, cls, args, kwargs)
+                mock = construct(cls, **kwargs)
+            else:
+                mock = on_construction(construct, cls, args, kwargs)
+            # Children and patches are named (``mock_loop.create_task``, ``patch("asyncio.create_task")``).
+            name = kwargs.get("name")
+            if type(name) is str and name in SCHEDULER_NAMES:
+                on_scheduler(mock)
+            return mock
 
         # setattr: mypy's error code for assigning a method differs between its Python versions.
         setattr(_NonCallableMock, "__new__", staticmethod(watched_new))  # noqa: B010
@@ -159,7 +171,10 @@ class ConstructionWatch:
                 and not spec_says_async(parent, name)
             ):
                 on_assignment(parent, name, value)
-            return check_and_set_parent(parent, value, name, new_name)
+            attached = check_and_set_parent(parent, value, name, new_name)
+            if attached and type(name) is str and name in SCHEDULER_NAMES:  # ``mock_loop.create_task = Mock()``
+                on_scheduler(value)
+            return attached
 
         _mock._check_and_set_parent = _check_and_set_parent_watched  # type: ignore[attr-defined]
         for slot in _ASSIGNED_VALUE_SLOTS:
@@ -269,9 +284,17 @@ class ConstructionWatch:
             self.listener.data_mock_awaited(None, awaited_data, frame, at_construction=mock_class)
         return construction
 
+    def _on_scheduler_mock(self, mock: object) -> None:
+        try:
+            self.listener.scheduler_mock_made(mock, sys._getframe(2))
+        except Exception as error:  # noqa: BLE001 - an internal error must never break the test
+            self.listener.internal_error(error)
+
     # --- patching --------------------------------------------------------------------------------
     def _on_patched(self, patcher: Any, frame: FrameType | None) -> None:
         try:
+            if patcher.attribute in SCHEDULER_NAMES:
+                self._scheduler_patched(patcher, frame)
             if patcher.autospec not in (None, False):
                 return  # made from the real attribute: async exactly where it is async
             original = getattr(patcher, "temp_original", _mock.DEFAULT)
@@ -288,6 +311,19 @@ class ConstructionWatch:
                 )
         except Exception as error:  # noqa: BLE001 - an internal error must never break the test
             self.listener.internal_error(error)
+
+    def _scheduler_patched(self, patcher: Any, frame: FrameType | None) -> None:
+        """``patch("asyncio.create_task")`` and the like: a mock now receives the coroutines to schedule."""
+        mock = getattr(patcher.target, patcher.attribute, None)
+        if not isinstance(mock, _NonCallableMock):
+            return
+        located = _patch_location(frame)
+        if located is not None:
+            where, decorated = located
+            target = patcher.target
+            owner = getattr(target, "__name__", None) if isinstance(target, (types.ModuleType, type)) else None
+            patched = f"{owner}.{patcher.attribute}" if owner else patcher.attribute
+            self.listener.scheduler_mock_patched(mock, patched, where, decorated=decorated)
 
     # --- assignment ------------------------------------------------------------------------------
     def _on_assignment(self, parent: Any, name: str, value: object) -> None:

@@ -55,6 +55,7 @@ class CoroutineRecord:
         "key",
         "mock_id",
         "mode",
+        "names",
         "owner",
         "phase",
         "reported",
@@ -73,6 +74,8 @@ class CoroutineRecord:
     ) -> None:
         self.instrumentation = instrumentation
         self.owner = owner
+        # What a wider-scoped fixture that made it calls its mocks (no test frame will say).
+        self.names: dict[int, str] | None = None
         self.phase = phase
         self.mode = mode
         self.caller_code: CodeType | None = None if caller is None else caller.f_code

@@ -17,25 +17,42 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from asyncmock_guard import _config, _reporting
+from asyncmock_guard import _config, _frames, _reporting
 from asyncmock_guard._collector import Collector, TestContext
 from asyncmock_guard._config import Mode
 from asyncmock_guard._findings import Finding
 
 if TYPE_CHECKING:
+    from _pytest.fixtures import FixtureDef
     from _pytest.nodes import Node
 
 _PLUGIN_NAME = "asyncmock-guard-session"
 _mode_key = pytest.StashKey[Mode]()
+_early_collector_key = pytest.StashKey[Collector]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     _config.addoption(parser)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """Watch from before the initial conftest files are imported (``-p asyncmock_guard`` is loaded before
+    them): a coroutine one of them drops at import is reported too, with "conftest import" as its place."""
+    mode = _config.early_mode(early_config)
+    if mode is None or mode is Mode.OFF:
+        return
+    collector = Collector(default_mode=mode.value, rootdir=str(early_config.rootpath))
+    collector.outside_phase = "conftest import"
+    collector.install()
+    early_config.stash[_early_collector_key] = collector
+    early_config.add_cleanup(collector.uninstall)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{_config.MARKER}(mode): {_config.MARKER_HELP}")
-    plugin = GuardPlugin(config, _config.global_mode(config), _config.report_path(config))
+    early = config.stash.get(_early_collector_key, None)
+    plugin = GuardPlugin(config, _config.global_mode(config), _config.report_path(config), early)
     config.pluginmanager.register(plugin, _PLUGIN_NAME)
     config.add_cleanup(plugin.uninstall)
     plugin.install()
@@ -53,6 +70,11 @@ def _test_codes(function: object) -> frozenset[CodeType]:
             codes.add(code)
         function = getattr(target, "__wrapped__", None)
     return frozenset(codes)
+
+
+def _codes_and_kind(function: object) -> tuple[frozenset[CodeType], bool]:
+    codes = _test_codes(function)
+    return codes, any(_frames.is_async_code(code) for code in codes)
 
 
 def _forget_last_failure() -> None:
@@ -82,18 +104,26 @@ def _fail(report: pytest.TestReport, text: str) -> None:
 class GuardPlugin:
     """Session state of the guard, registered by ``pytest_configure``; all of it lives here."""
 
-    def __init__(self, config: pytest.Config, mode: Mode, report_path: str | None) -> None:
+    def __init__(
+        self, config: pytest.Config, mode: Mode, report_path: str | None, early: Collector | None = None
+    ) -> None:
         self.config = config
         self.mode = mode
         self.report_path = report_path
         self.rootdir = str(config.rootpath)
-        self.collector = Collector(
-            default_mode=mode.value, rootdir=self.rootdir, user_entries=_config.sync_methods(config)
-        )
+        user_entries = _config.sync_methods(config)
+        if early is None:
+            self.collector = Collector(default_mode=mode.value, rootdir=self.rootdir, user_entries=user_entries)
+        else:  # installed by pytest_load_initial_conftests; the options are known for sure only now
+            self.collector = early
+            early.default_mode, early.rootdir, early.user_entries = mode.value, self.rootdir, user_entries
+            early.outside_phase = "collection"
+            if mode is Mode.OFF:
+                early.uninstall()
         self.unattributed_strict: list[Finding] = []
         self.session: pytest.Session | None = None
         # Parametrized tests share their function: its code objects are looked up once.
-        self._codes_by_function: dict[object, frozenset[CodeType]] = {}
+        self._codes_by_function: dict[object, tuple[frozenset[CodeType], bool]] = {}
 
     # --- install -----------------------------------------------------------------------------------
     def install(self) -> None:
@@ -118,6 +148,15 @@ class GuardPlugin:
         for item in items:
             item.stash[_mode_key] = _config.marker_mode(item, self.mode, inherited)
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_fixture_setup(self, fixturedef: FixtureDef[object]) -> None:
+        """A fixture wider than a test is set up: what its code does belongs to no one test."""
+        if fixturedef.scope == "function" or not self.active:
+            return
+        with self._shielded():
+            codes, _ = self._codes_of(fixturedef.func)
+            self.collector.fixture_set_up(f"{fixturedef.scope} fixture {fixturedef.argname}", codes)
+
     # --- test phases ---------------------------------------------------------------------------------
     # Two plain hooks per phase boundary, no wrappers: this runs for every test of every suite.
     @pytest.hookimpl(tryfirst=True)
@@ -127,12 +166,14 @@ class GuardPlugin:
             return
         try:
             mode = item.stash.get(_mode_key, None) or _config.marker_mode(item, self.mode)
+            codes, is_async = self._codes_of(getattr(item, "obj", None))
             self.collector.enter_test(
                 TestContext(
                     nodeid=item.nodeid,
-                    codes=self._codes_of(getattr(item, "obj", None)),
+                    codes=codes,
                     mode=mode.value,
                     funcargs=getattr(item, "funcargs", None),
+                    is_async=is_async,
                 )
             )
         except pytest.UsageError:
@@ -168,15 +209,16 @@ class GuardPlugin:
         if findings:
             self._dispatch(findings, report)
 
-    def _codes_of(self, function: object) -> frozenset[CodeType]:
+    def _codes_of(self, function: object) -> tuple[frozenset[CodeType], bool]:
+        """The test function's code objects, and whether it is an ``async def`` (a loop runs it)."""
         key = getattr(function, "__func__", function)
         try:
-            codes = self._codes_by_function.get(key)
+            known = self._codes_by_function.get(key)
         except TypeError:  # an unhashable callable: not worth caching
-            return _test_codes(function)
-        if codes is None:
-            codes = self._codes_by_function[key] = _test_codes(function)
-        return codes
+            return _codes_and_kind(function)
+        if known is None:
+            known = self._codes_by_function[key] = _codes_and_kind(function)
+        return known
 
     def _end_phase(self, context: TestContext, report: pytest.TestReport) -> None:
         collector = self.collector
@@ -184,9 +226,15 @@ class GuardPlugin:
         if report.when == "setup":
             context.phase = "call" if report.passed else "teardown"
         elif report.when == "call":
+            if collector.watches_schedulers:
+                collector.check_scheduler_mocks()
+            if not context.is_async:
+                collector.check_idle_loop()
             collector.end_call_phase()
             context.phase = "teardown"
         else:
+            if collector.watches_schedulers:
+                collector.check_scheduler_mocks()
             unsettled = collector.instrumentation.unsettled(report.nodeid)
             if context.failed or unsettled:
                 # Finalize this test's lost coroutines now, inside the guard's hook and attributed to
@@ -249,8 +297,10 @@ class GuardPlugin:
         findings: list[Finding] = []
         with self._shielded():
             _forget_last_failure()
-            self._collect_lost_coroutines()
             self.collector.outside_phase = "session end"
+            if self.collector.watches_schedulers:
+                self.collector.check_scheduler_mocks()
+            self._collect_lost_coroutines()
             findings = self.collector.drain()
         self._dispatch(findings, None)
         if self.unattributed_strict and session.exitstatus == pytest.ExitCode.OK:
