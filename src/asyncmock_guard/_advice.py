@@ -713,6 +713,15 @@ def on_idle_loop(
     return message, "\n".join(fix)
 
 
+def _first_body_line(where: Location) -> str:
+    """The first statement inside the ``with`` at ``where``, as written (``...`` if unknown)."""
+    tree = module_of(where.path)
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, (ast.With, ast.AsyncWith)) and node.lineno == where.line and node.body:
+            return text_of(where.path, node.body[0]).splitlines()[0]
+    return "..."
+
+
 def _closing_patch(patch_site: tuple[Location, str], closing: str, attribute: str) -> tuple[list[str], str] | None:
     """The patch as written, with ``side_effect=<closing>`` added, and the name its mock is bound to."""
     where, call = patch_site
@@ -730,7 +739,7 @@ def _closing_patch(patch_site: tuple[Location, str], closing: str, attribute: st
         statement = line.replace(call, fixed, 1)
         if bound is None:
             statement = statement.replace(fixed, f"{fixed} as {handle}", 1)
-        return [f"{statement}  # closes what it is given"], handle
+        return [f"{statement}  # closes what it is given", f"    {_first_body_line(where)}"], handle
     return [f"{fixed}  # closes what it is given"], attribute
 
 

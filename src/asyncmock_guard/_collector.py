@@ -849,7 +849,9 @@ class Collector:
         owned = self._building_owner(frame)
         if owned is None:
             return
-        where = Location(frame.f_code.co_filename, failed.user_entry.tb_lineno, _frames.code_name(frame.f_code))
+        # The function's plain name, as creation stacks (``cr_origin``) give it for the other findings
+        # about the same coroutine, and the same on every Python version.
+        where = Location(frame.f_code.co_filename, failed.user_entry.tb_lineno, frame.f_code.co_name)
         scheduling = self._scheduling(frame, where, failed.call)
         coroutine_name = None
         if failed.coroutine is not None:
@@ -970,7 +972,7 @@ class Collector:
         name, where, owned = identity
         self._hold_reported(coroutine)
         scheduler = entry.patched_name or _naming.subject_of(mock, self._names(None, owned[0]))
-        args, kwargs = call
+        args, kwargs = call.args, call.kwargs
         scheduling = _advice.Scheduling(
             scheduler,
             entry.patched_name or scheduler,

@@ -142,9 +142,8 @@ def failed_scheduling(error: RuntimeError) -> FailedScheduling | None:
 def coroutines_in_call(call: Any) -> Iterator[Any]:
     """The coroutines among a recorded mock call's arguments, and one level into lists, tuples and sets
     (``asyncio.wait([a(), b()])``)."""
-    try:
-        args, kwargs = call
-    except (TypeError, ValueError):
+    args, kwargs = getattr(call, "args", None), getattr(call, "kwargs", None)
+    if not isinstance(args, tuple) or not isinstance(kwargs, dict):
         return
     for value in (*args, *kwargs.values()):
         if is_coroutine(value):
