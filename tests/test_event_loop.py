@@ -399,3 +399,26 @@ def test_correct_event_loop_code_stays_silent(pytester: pytest.Pytester, mode: s
     run.result.assert_outcomes(passed=8)
     assert run.findings == []
     assert "never awaited" not in run.result.stderr.str()
+
+
+@pytest.mark.skipif(not MAKES_IMPLICIT_LOOP, reason="Python 3.14 raises RuntimeError instead")
+def test_an_asyncmock_coroutine_left_on_an_idle_loop_is_named_by_its_mock(pytester: pytest.Pytester) -> None:
+    test = """
+    import asyncio
+    from unittest.mock import AsyncMock
+
+
+    def test_sends():
+        client = AsyncMock()
+        asyncio.ensure_future(client.send("x"))  # <-- schedule
+    """
+    write_project(pytester, test_case=test)
+    run = run_guard(pytester, "strict", "-W", "ignore::DeprecationWarning")
+    finding = run.only()
+    assert (finding["kind"], finding["subject"]) == ("no-running-loop", "client.send")
+    assert finding["where"] == {"path": "test_case.py", "line": line_of(test, "<-- schedule")}
+    fix = finding["fix"].splitlines()
+    assert "async def test_sends(...):" in fix
+    assert 'with patch("asyncio.ensure_future", side_effect=lambda coro: coro.close()) as ensure_future:' in fix
+    assert fix[-1] == "client.send.assert_called_once()"
+    run.result.assert_outcomes(failed=1)

@@ -618,6 +618,14 @@ def _loop_method_after(line: str, getter: str) -> str:
     return match.group(1) if match else "create_task"
 
 
+def _handed_check(handle: str, coroutine_name: str, *, from_mock: bool) -> str:
+    """The assertion on what the closing mock was handed: the coroutine function's name, or, for an
+    AsyncMock's coroutine (whose function is unittest.mock's), that the AsyncMock was called."""
+    if from_mock:
+        return f"{coroutine_name}.assert_called_once()"
+    return f'assert {handle}.call_args.args[0].__qualname__ == "{coroutine_name}"'
+
+
 def _async_test_fix(test: TestLine | None, coroutine_name: str | None) -> list[str]:
     name = test.function if test is not None else "test_..."
     body = source_line(test.where) if test is not None else "..."
@@ -635,7 +643,9 @@ def _async_test_fix(test: TestLine | None, coroutine_name: str | None) -> list[s
     ]
 
 
-def _sync_test_fix(scheduling: Scheduling, test: TestLine | None, coroutine_name: str | None) -> list[str]:
+def _sync_test_fix(
+    scheduling: Scheduling, test: TestLine | None, coroutine_name: str | None, *, from_mock: bool
+) -> list[str]:
     body = source_line(test.where) if test is not None else "..."
     attribute = scheduling.patch_target.rpartition(".")[2]
     fix = ["# 2. or keep the test sync, and patch the scheduler so that it closes what it is given:"]
@@ -655,7 +665,7 @@ def _sync_test_fix(scheduling: Scheduling, test: TestLine | None, coroutine_name
         f"{attribute}.assert_called_once()",
     ]
     if coroutine_name:
-        fix.append(f'assert {attribute}.call_args.args[0].__qualname__ == "{coroutine_name}"')
+        fix.append(_handed_check(attribute, coroutine_name, from_mock=from_mock))
     return fix
 
 
@@ -668,6 +678,7 @@ def no_running_loop(
     *,
     nodeid: str | None,
     rootdir: str | None,
+    from_mock: bool = False,
 ) -> tuple[str, str]:
     """Advice for a sync test whose code reached asyncio's scheduler with no loop, and got RuntimeError."""
     from_test = (
@@ -687,7 +698,10 @@ def no_running_loop(
             f"`{subject}` at {where.short(rootdir)}{from_test} needs an event loop, but none is running in"
             f" {in_test}: asyncio raised RuntimeError."
         )
-    fix = [*_async_test_fix(test, coroutine_name), *_sync_test_fix(scheduling, test, coroutine_name)]
+    fix = [
+        *_async_test_fix(test, coroutine_name),
+        *_sync_test_fix(scheduling, test, coroutine_name, from_mock=from_mock),
+    ]
     return message, "\n".join(fix)
 
 
@@ -699,6 +713,7 @@ def on_idle_loop(
     *,
     nodeid: str | None,
     rootdir: str | None,
+    from_mock: bool = False,
 ) -> tuple[str, str]:
     """Advice for a task scheduled, in a sync test, on a loop that ``get_event_loop()`` made and nobody runs."""
     in_test = f"the sync test {nodeid}" if nodeid else "this sync code"
@@ -709,7 +724,10 @@ def on_idle_loop(
         " RuntimeError, or one left over from another test). The task never started, so the test passed"
         f" without running `{coroutine_name}`."
     )
-    fix = [*_async_test_fix(test, coroutine_name), *_sync_test_fix(scheduling, test, coroutine_name)]
+    fix = [
+        *_async_test_fix(test, coroutine_name),
+        *_sync_test_fix(scheduling, test, coroutine_name, from_mock=from_mock),
+    ]
     return message, "\n".join(fix)
 
 
@@ -751,6 +769,7 @@ def swallowed_by_mock(
     patch_site: tuple[Location, str] | None,
     *,
     rootdir: str | None,
+    from_mock: bool = False,
 ) -> tuple[str, str]:
     """Advice for a coroutine handed to a mock scheduler (``patch("asyncio.create_task")``, a mock loop's
     ``create_task``) that records it and returns a MagicMock: nothing ever runs it."""
@@ -769,7 +788,7 @@ def swallowed_by_mock(
         fix, handle = [f"{scheduler}.side_effect = {closing}  # closes what it is given"], scheduler
     fix += [
         f"{handle}.assert_called_once()",
-        f'assert {handle}.call_args.args[0].__qualname__ == "{coroutine_name}"',
+        _handed_check(handle, coroutine_name, from_mock=from_mock),
     ]
     fix.append(f"# or let a real loop run it: make the test async and stop mocking `{attribute}`")
     return message, "\n".join(fix)

@@ -785,9 +785,10 @@ class Collector:
 
     def _coroutine_identity(
         self, coroutine: Any, names: Mapping[int, str] | None
-    ) -> tuple[str, Location, tuple[str | None, str, str]] | None:
-        """What a coroutine handed to a scheduler is called, where it was made, and its test: the mock's
-        path for an AsyncMock's coroutine (its record knows the rest), else the coroutine function."""
+    ) -> tuple[str, Location, tuple[str | None, str, str], bool] | None:
+        """What a coroutine handed to a scheduler is called, where it was made, its test, and whether an
+        AsyncMock made it: then it is named by the mock's path (its record knows the rest), else by the
+        coroutine function."""
         from asyncmock_guard import _event_loop, _naming
 
         record = getattr(coroutine, "_self_record", None)
@@ -795,12 +796,13 @@ class Collector:
         if isinstance(record, CoroutineRecord):
             record.reported = record.settled = True
             names = names if names is not None else self._names(None, record.owner)
-            return _naming.subject_of(_mock_of(real), names), record.where, (record.owner, record.phase, record.mode)
+            owned = (record.owner, record.phase, record.mode)
+            return _naming.subject_of(_mock_of(real), names), record.where, owned, True
         created = self._created(real)
         if created is None:
             return None
         where, owned, _ = created
-        return getattr(real, "__qualname__", real.cr_code.co_name), where, owned
+        return getattr(real, "__qualname__", real.cr_code.co_name), where, owned, False
 
     def _test_line(self, entries: list[types.TracebackType]) -> _advice.TestLine | None:
         """The running test's line in a traceback (the call that led to the error)."""
@@ -853,11 +855,12 @@ class Collector:
         # about the same coroutine, and the same on every Python version.
         where = Location(frame.f_code.co_filename, failed.user_entry.tb_lineno, frame.f_code.co_name)
         scheduling = self._scheduling(frame, where, failed.call)
-        coroutine_name = None
+        coroutine_name, from_mock = None, False
         if failed.coroutine is not None:
             names = self._names_in_traceback(failed.entries, owned[0])
             identity = self._coroutine_identity(failed.coroutine, names)
-            coroutine_name = identity[0] if identity is not None else None
+            if identity is not None:
+                coroutine_name, from_mock = identity[0], identity[3]
             self._hold_reported(failed.coroutine)
         subject = coroutine_name or f"{scheduling.call}()"
         message, fix = _advice.no_running_loop(
@@ -868,6 +871,7 @@ class Collector:
             self._test_line(failed.entries),
             nodeid=owned[0],
             rootdir=self.rootdir,
+            from_mock=from_mock,
         )
         add_note(error, f"asyncmock-guard: {message} See the asyncmock-guard report for the fix.")
         self._add_finding(FindingKind.NO_RUNNING_LOOP, owned, subject=subject, where=where, message=message, fix=fix)
@@ -881,8 +885,18 @@ class Collector:
         if loop is None:
             return
         for coroutine in _event_loop.unstarted_tasks(loop):
-            if not self._is_reported(coroutine):
+            # Only what this test's own code scheduled (its function is on the creation stack): a task
+            # that a wider-scoped async fixture left on its loop will run when that loop runs again.
+            if not self._is_reported(coroutine) and self._made_by_running_test(coroutine):
                 self._never_ran_on_idle_loop(coroutine)
+
+    def _made_by_running_test(self, coroutine: Any) -> bool:
+        """An AsyncMock's coroutine recorded for the running test, or one whose creation stack shows the
+        running test's function."""
+        record = getattr(coroutine, "_self_record", None)
+        if isinstance(record, CoroutineRecord):
+            return self.context is not None and record.owner == self.context.nodeid
+        return self._test_line_of(coroutine) is not None
 
     def _never_ran_on_idle_loop(self, coroutine: Any) -> None:
         from asyncmock_guard import _advice
@@ -890,12 +904,18 @@ class Collector:
         identity = self._coroutine_identity(coroutine, None)
         if identity is None:
             return
-        name, where, owned = identity
+        name, where, owned, from_mock = identity
         self._hold_reported(coroutine)
         function = "ensure_future" if "ensure_future" in _advice.source_line(where) else "create_task"
         scheduling = self._scheduling(None, where, function)
         message, fix = _advice.on_idle_loop(
-            name, scheduling, where, self._test_line_of(coroutine), nodeid=owned[0], rootdir=self.rootdir
+            name,
+            scheduling,
+            where,
+            self._test_line_of(coroutine),
+            nodeid=owned[0],
+            rootdir=self.rootdir,
+            from_mock=from_mock,
         )
         self._add_finding(FindingKind.NO_RUNNING_LOOP, owned, subject=name, where=where, message=message, fix=fix)
 
@@ -904,9 +924,15 @@ class Collector:
         from asyncmock_guard import _advice, _event_loop
 
         context = self.context
-        origin = getattr(_event_loop.unwrapped(coroutine), "cr_origin", None) or ()
         if context is None:
             return None
+        record = getattr(coroutine, "_self_record", None)
+        if isinstance(record, CoroutineRecord):  # an AsyncMock's: its caller, if that is the test
+            code = record.caller_code
+            if code is None or code not in context.codes:
+                return None
+            return _advice.TestLine(record.where, code.co_name)
+        origin = getattr(_event_loop.unwrapped(coroutine), "cr_origin", None) or ()
         for filename, line, function in origin:
             if any(code.co_filename == filename and code.co_name == function for code in context.codes):
                 return _advice.TestLine(Location(filename, line, function), function)
@@ -969,7 +995,7 @@ class Collector:
         identity = self._coroutine_identity(coroutine, None)
         if identity is None:
             return
-        name, where, owned = identity
+        name, where, owned, from_mock = identity
         self._hold_reported(coroutine)
         scheduler = entry.patched_name or _naming.subject_of(mock, self._names(None, owned[0]))
         args, kwargs = call.args, call.kwargs
@@ -980,7 +1006,7 @@ class Collector:
             coroutine_first=bool(args) and args[0] is coroutine,
         )
         message, fix = _advice.swallowed_by_mock(
-            name, scheduler, scheduling, where, entry.patch_site, rootdir=self.rootdir
+            name, scheduler, scheduling, where, entry.patch_site, rootdir=self.rootdir, from_mock=from_mock
         )
         self._add_finding(
             FindingKind.NEVER_AWAITED, owned, subject=name, where=where, message=message, fix=fix, operation=None
