@@ -260,11 +260,16 @@ class Collector:
         self, instrumentation: Instrumentation, mock: object, frame: FrameType | None
     ) -> CoroutineRecord | None:
         context = self.context
-        if context is not None and context.mode == "off":
+        if context is None or context.phase != "call":  # outside a test, or in a fixture: whose?
+            if context is not None and context.mode == "off":
+                return None
+            owner, phase, mode = self._owner(frame)
+        elif context.mode == "off":
             return None
-        owner, phase, mode = self._owner(frame)
-        if context is not None and context.test_frame is None and phase == "call":
-            self._find_test_frame(frame)
+        else:  # the hot path: a mock called during a test's call phase
+            owner, phase, mode = context.nodeid, "call", context.mode
+            if context.test_frame is None:
+                self._find_test_frame(frame)
         record = CoroutineRecord(instrumentation, owner, phase, mode, caller=frame, mock_id=id(mock))
         if owner is None and context is not None:  # a wider-scoped fixture's: name its mocks while it runs
             record.names = self._fixture_names(frame)

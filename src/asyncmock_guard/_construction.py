@@ -19,7 +19,6 @@ from typing import Any, Protocol
 from unittest import mock as _mock
 
 from asyncmock_guard import _frames
-from asyncmock_guard._event_loop import SCHEDULER_NAMES
 from asyncmock_guard._findings import Location
 
 _NonCallableMock = _mock.NonCallableMock
@@ -28,6 +27,36 @@ _AsyncMockMixin = _mock.AsyncMockMixin
 # Built-in data that no one means as a spec of a Mock/MagicMock (a list of names is a spec there).
 _DATA_TYPES = (list, tuple, dict, set, frozenset, str, bytes, bytearray, numbers.Number)
 _ASSIGNED_VALUE_SLOTS = ("return_value", "side_effect")
+
+# Mocks of these names receive coroutines to run: a coroutine passed to one and never started was
+# swallowed by it. A mock of any other name can swallow one too; those are reported as never-awaited
+# when the coroutine is collected, without naming the mock.
+SCHEDULER_NAMES = frozenset(
+    {
+        # asyncio module functions
+        "create_task",
+        "ensure_future",
+        "run_coroutine_threadsafe",
+        "gather",
+        "wait",
+        "wait_for",
+        "shield",
+        "as_completed",
+        "run",
+        # event loop methods
+        "run_until_complete",
+        "call_soon",
+        "call_soon_threadsafe",
+        "call_later",
+        "call_at",
+        "run_in_executor",
+        # task groups, job schedulers and executors of other libraries
+        "start_soon",
+        "spawn",
+        "submit",
+        "add_task",
+    }
+)
 
 
 def is_coroutine(value: object) -> bool:

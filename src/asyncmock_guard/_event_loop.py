@@ -30,36 +30,6 @@ from typing import Any
 
 from asyncmock_guard import _frames
 
-# Mocks of these names receive coroutines to run: a coroutine passed to one and never started was
-# swallowed by it. A mock of any other name can swallow one too; those are reported as never-awaited
-# when the coroutine is collected, without naming the mock.
-SCHEDULER_NAMES = frozenset(
-    {
-        # asyncio module functions
-        "create_task",
-        "ensure_future",
-        "run_coroutine_threadsafe",
-        "gather",
-        "wait",
-        "wait_for",
-        "shield",
-        "as_completed",
-        "run",
-        # event loop methods
-        "run_until_complete",
-        "call_soon",
-        "call_soon_threadsafe",
-        "call_later",
-        "call_at",
-        "run_in_executor",
-        # task groups, job schedulers and executors of other libraries
-        "start_soon",
-        "spawn",
-        "submit",
-        "add_task",
-    }
-)
-
 # What asyncio says when there is no loop (3.10 to 3.14): ``get_running_loop()`` and the policy's
 # ``get_event_loop()`` ("There is no current event loop in thread 'MainThread'.").
 _NO_RUNNING_LOOP = "no running event loop"
