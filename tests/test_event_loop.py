@@ -422,3 +422,24 @@ def test_an_asyncmock_coroutine_left_on_an_idle_loop_is_named_by_its_mock(pytest
     assert 'with patch("asyncio.ensure_future", side_effect=lambda coro: coro.close()) as ensure_future:' in fix
     assert fix[-1] == "client.send.assert_called_once()"
     run.result.assert_outcomes(failed=1)
+
+
+def test_a_collection_during_the_test_does_not_hide_the_swallowing_mock(pytester: pytest.Pytester) -> None:
+    # Mocks live in reference cycles: the patched create_task is garbage once the with block ends.
+    test = """
+    import gc
+    from unittest.mock import patch
+    from metrics import MetricsRegistry
+
+
+    def test_records_metric():
+        registry = MetricsRegistry()
+        with patch("asyncio.create_task"):
+            registry.record_metric("Service", "metric", 42)
+        gc.collect()
+    """
+    write_project(pytester, metrics=METRICS, test_case=test)
+    run = run_guard(pytester, "strict")
+    finding = run.only()
+    assert "A mock swallowed it" in finding["message"]
+    run.result.assert_outcomes(failed=1)

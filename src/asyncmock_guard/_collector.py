@@ -101,11 +101,13 @@ class SchedulerMock:
     """A mock named like a scheduler (``create_task``, a mock loop's ``call_soon``...): the coroutines it
     was handed are looked at as tests end (``check_scheduler_mocks``)."""
 
-    __slots__ = ("mock", "owned", "patch_site", "patched_name", "scanned")
+    __slots__ = ("kept", "mock", "patch_site", "patched_name", "scanned")
 
-    def __init__(self, mock: weakref.ref[Any], owned: tuple[str | None, str, str]) -> None:
-        self.mock = mock
-        self.owned = owned
+    def __init__(self, mock: Any) -> None:
+        self.mock = weakref.ref(mock)
+        # Held until its test ends: mocks live in reference cycles, and a garbage collection in the
+        # middle of the test would take the coroutines in its calls along before anyone looked.
+        self.kept: Any = mock
         self.patch_site: tuple[Location, str] | None = None  # where it was patched, and the call as written
         self.patched_name: str | None = None  # ``asyncio.create_task`` in ``patch("asyncio.create_task")``
         self.scanned = 0  # how many of its calls have been looked at
@@ -945,13 +947,12 @@ class Collector:
 
     def scheduler_mock_made(self, mock: object, frame: FrameType | None) -> None:
         """A mock named like a scheduler was made: remember it, and find the test's frame for its names."""
-        owned = self._building_owner(frame)
-        if owned is None:
+        if self._building_owner(frame) is None:  # the guard is off for this test
             return
         context = self.context
         if context is not None and context.phase == "call" and context.test_frame is None:
             self._find_test_frame(frame)
-        self._scheduler_mocks[id(mock)] = SchedulerMock(weakref.ref(mock), owned)
+        self._scheduler_mocks[id(mock)] = SchedulerMock(mock)
 
     def scheduler_mock_patched(self, mock: object, patched: str, where: Location, *, decorated: bool) -> None:
         """A scheduler was patched with a mock (``patch("asyncio.create_task")``): remember the patch as
@@ -960,10 +961,9 @@ class Collector:
 
         entry = self._scheduler_mocks.get(id(mock))
         if entry is None or entry.mock() is not mock:
-            owned = self._building_owner(sys._getframe())
-            if owned is None:
+            if self._building_owner(sys._getframe()) is None:
                 return
-            entry = self._scheduler_mocks[id(mock)] = SchedulerMock(weakref.ref(mock), owned)
+            entry = self._scheduler_mocks[id(mock)] = SchedulerMock(mock)
         entry.patched_name = patched
         site = _source.patch_call(where.path, where.line, patched.rpartition(".")[2], decorated=decorated)
         if site is not None:
@@ -974,12 +974,15 @@ class Collector:
     def watches_schedulers(self) -> bool:
         return bool(self._scheduler_mocks)
 
-    def check_scheduler_mocks(self) -> None:
-        """Coroutines that a mock scheduler was handed since the last look and that nothing started."""
+    def check_scheduler_mocks(self, *, test_ended: bool) -> None:
+        """Coroutines that a mock scheduler was handed since the last look and that nothing started;
+        when the test has ended, its mocks are no longer held."""
         from asyncmock_guard import _event_loop
 
         for key, entry in list(self._scheduler_mocks.items()):
             mock = entry.mock()
+            if test_ended:
+                entry.kept = None
             if mock is None:
                 del self._scheduler_mocks[key]
                 continue

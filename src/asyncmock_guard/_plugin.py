@@ -227,14 +227,14 @@ class GuardPlugin:
             context.phase = "call" if report.passed else "teardown"
         elif report.when == "call":
             if collector.watches_schedulers:
-                collector.check_scheduler_mocks()
+                collector.check_scheduler_mocks(test_ended=False)
             if not context.is_async:
                 collector.check_idle_loop()
             collector.end_call_phase()
             context.phase = "teardown"
         else:
             if collector.watches_schedulers:
-                collector.check_scheduler_mocks()
+                collector.check_scheduler_mocks(test_ended=True)
             unsettled = collector.instrumentation.unsettled(report.nodeid)
             if context.failed or unsettled:
                 # Finalize this test's lost coroutines now, inside the guard's hook and attributed to
@@ -299,7 +299,7 @@ class GuardPlugin:
             _forget_last_failure()
             self.collector.outside_phase = "session end"
             if self.collector.watches_schedulers:
-                self.collector.check_scheduler_mocks()
+                self.collector.check_scheduler_mocks(test_ended=True)
             self._collect_lost_coroutines()
             findings = self.collector.drain()
         self._dispatch(findings, None)
