@@ -64,6 +64,10 @@ def test_plain_coroutine_collected_two_tests_later_blames_the_first(pytester: py
         gc.collect()
         gc.enable()
     """
+    _assert_blamed_on_the_first_test(pytester, mode, test)
+
+
+def _assert_blamed_on_the_first_test(pytester: pytest.Pytester, mode: str, test: str) -> None:
     write_project(pytester, app=APP, test_case=test)
     run = run_guard(pytester, mode)
     finding = run.only()
@@ -214,72 +218,47 @@ def test_without_pytests_final_collection_the_guard_collects_fully(pytester: pyt
     assert run.result.ret == pytest.ExitCode.TESTS_FAILED
 
 
-WIDE_LOOP_TESTS = {
+# The same three tests under one loop for the whole module, run by pytest-asyncio or by anyio.
+WIDE_LOOP_BODY = """
+async def test_first():
+    gc.disable()  # the cycle is collected exactly where test_third says so
+    holder = {}
+    holder["self"] = holder
+    holder["pending"] = app.Poller().poll()  # <-- call
+
+async def test_second():
+    pass
+
+async def test_third():
+    gc.collect()
+    gc.enable()
+"""
+WIDE_LOOP_HEADERS = {
     "pytest-asyncio": """
-    import gc
-    import pytest
-    import app
+import gc
+import pytest
+import app
 
-    pytestmark = pytest.mark.asyncio(loop_scope="module")  # one loop for the whole module
-
-    async def test_first():
-        gc.disable()  # the cycle is collected exactly where test_third says so
-        holder = {}
-        holder["self"] = holder
-        holder["pending"] = app.Poller().poll()  # <-- call
-
-    async def test_second():
-        pass
-
-    async def test_third():
-        gc.collect()
-        gc.enable()
-    """,
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+""",
     "anyio": """
-    import gc
-    import pytest
-    import app
+import gc
+import pytest
+import app
 
-    pytestmark = pytest.mark.anyio
+pytestmark = pytest.mark.anyio
 
-    @pytest.fixture(scope="module")
-    def anyio_backend():  # one runner, and loop, for the whole module
-        return "asyncio"
-
-    async def test_first():
-        gc.disable()  # the cycle is collected exactly where test_third says so
-        holder = {}
-        holder["self"] = holder
-        holder["pending"] = app.Poller().poll()  # <-- call
-
-    async def test_second():
-        pass
-
-    async def test_third():
-        gc.collect()
-        gc.enable()
-    """,
+@pytest.fixture(scope="module")
+def anyio_backend():  # one runner, and loop, for the whole module
+    return "asyncio"
+""",
 }
 
 
 @pytest.mark.parametrize("mode", ["strict", "warn"])
-@pytest.mark.parametrize("runner", sorted(WIDE_LOOP_TESTS))
+@pytest.mark.parametrize("runner", sorted(WIDE_LOOP_HEADERS))
 def test_under_a_module_scoped_loop_the_first_test_is_blamed(pytester: pytest.Pytester, runner: str, mode: str) -> None:
-    test = WIDE_LOOP_TESTS[runner]
-    write_project(pytester, app=APP, test_case=test)
-    run = run_guard(pytester, mode)
-    finding = run.only()
-    assert finding["nodeid"] == "test_case.py::test_first"
-    assert finding["subject"] == "Poller.poll"
-    assert finding["where"] == {"path": "test_case.py", "line": line_of(test, "<-- call")}
-    if mode == "strict":
-        run.result.assert_outcomes(passed=3)
-        assert run.result.ret == pytest.ExitCode.TESTS_FAILED
-    else:
-        run.result.assert_outcomes(passed=3, warnings=1)
-        run.result.stdout.fnmatch_lines(
-            ["*(the coroutine was created in test_case.py::test_first; it was only detected now)"]
-        )
+    _assert_blamed_on_the_first_test(pytester, mode, WIDE_LOOP_HEADERS[runner] + WIDE_LOOP_BODY)
 
 
 LEAKY_CONFTEST = """

@@ -686,7 +686,7 @@ def no_running_loop(
         if test is not None and test.where != where
         else ""
     )
-    in_test = f"the sync test {nodeid}" if nodeid else "this sync code"
+    in_test = _sync_code(nodeid)
     if coroutine_name:
         message = (
             f"`{coroutine_name}()` was handed to `{scheduling.call}()` at {where.short(rootdir)}{from_test},"
@@ -698,11 +698,20 @@ def no_running_loop(
             f"`{subject}` at {where.short(rootdir)}{from_test} needs an event loop, but none is running in"
             f" {in_test}: asyncio raised RuntimeError."
         )
+    return message, _loop_fixes(scheduling, test, coroutine_name, from_mock=from_mock)
+
+
+def _sync_code(nodeid: str | None) -> str:
+    return f"the sync test {nodeid}" if nodeid else "this sync code"
+
+
+def _loop_fixes(scheduling: Scheduling, test: TestLine | None, coroutine_name: str | None, *, from_mock: bool) -> str:
+    """The two fixes for code that needs a running loop: an async test, or a scheduler that closes."""
     fix = [
         *_async_test_fix(test, coroutine_name),
         *_sync_test_fix(scheduling, test, coroutine_name, from_mock=from_mock),
     ]
-    return message, "\n".join(fix)
+    return "\n".join(fix)
 
 
 def on_idle_loop(
@@ -716,7 +725,7 @@ def on_idle_loop(
     from_mock: bool = False,
 ) -> tuple[str, str]:
     """Advice for a task scheduled, in a sync test, on a loop that ``get_event_loop()`` made and nobody runs."""
-    in_test = f"the sync test {nodeid}" if nodeid else "this sync code"
+    in_test = _sync_code(nodeid)
     message = (
         f"`{coroutine_name}()` was scheduled at {where.short(rootdir)} on an event loop that is not running:"
         f" no loop runs in {in_test}, so asyncio's get_event_loop() handed out an idle one (a new loop it"
@@ -724,11 +733,7 @@ def on_idle_loop(
         " RuntimeError, or one left over from another test). The task never started, so the test passed"
         f" without running `{coroutine_name}`."
     )
-    fix = [
-        *_async_test_fix(test, coroutine_name),
-        *_sync_test_fix(scheduling, test, coroutine_name, from_mock=from_mock),
-    ]
-    return message, "\n".join(fix)
+    return message, _loop_fixes(scheduling, test, coroutine_name, from_mock=from_mock)
 
 
 def _first_body_line(where: Location) -> str:
