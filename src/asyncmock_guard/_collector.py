@@ -70,6 +70,10 @@ class TestContext:
     def active(self) -> bool:
         return self.mode != "off"
 
+    def runs(self, filename: str, function: str) -> bool:
+        """Whether a ``cr_origin`` entry (file and function name) is the test function's."""
+        return any(code.co_filename == filename and code.co_name == function for code in self.codes)
+
 
 class ExplicitAsyncMock:
     """``parent.name = AsyncMock(...)`` on a member known (or thought) to be synchronous."""
@@ -200,13 +204,10 @@ class Collector:
         context = self.context
         if context is None or context.test_frame is not None or context.phase != "call":
             return
-        for _ in range(_MAX_FRAMES_TO_TEST):
-            if frame is None or _frames.is_test_runner_frame(frame):
+        for caller in _frames.frames_above(frame, _MAX_FRAMES_TO_TEST):
+            if caller.f_code in context.codes:
+                context.test_frame = caller
                 return
-            if frame.f_code in context.codes:
-                context.test_frame = frame
-                return
-            frame = frame.f_back
 
     def _names(self, frame: FrameType | None, owner: str | None) -> dict[int, str]:
         """What the owning test calls each object: its frame's locals (live), fixtures, else a snapshot."""
@@ -243,14 +244,11 @@ class Collector:
     def _wide_fixture_on_stack(self, frame: FrameType | None) -> tuple[str | None, FrameType | None]:
         """The wider-scoped fixture whose function is on the stack below pytest's frames, and its frame."""
         wide = self._wide_fixtures
-        for _ in range(2 * _MAX_FRAMES_TO_TEST):
-            if frame is None or _frames.is_test_runner_frame(frame):
-                break
-            code = frame.f_code
+        for caller in _frames.frames_above(frame, 2 * _MAX_FRAMES_TO_TEST):
+            code = caller.f_code
             label = wide.get((code.co_filename, code.co_name))
             if label is not None:
-                return label, frame
-            frame = frame.f_back
+                return label, caller
         return None, None
 
     def _add(self, finding: Finding) -> None:
@@ -636,11 +634,7 @@ class Collector:
         owned = self._building_owner()
         if owned is None:
             return
-        entries: list[types.TracebackType] = []
-        tb = error.__traceback__
-        while tb is not None:
-            entries.append(tb)
-            tb = tb.tb_next
+        entries = _frames.traceback_entries(error)
         if not entries:
             return
         last = entries[-1]
@@ -764,9 +758,7 @@ class Collector:
         the current test, else the latest test of that function; None if none is."""
         context = self.context
         for filename, _, function in origin:
-            if context is not None and any(
-                code.co_filename == filename and code.co_name == function for code in context.codes
-            ):
+            if context is not None and context.runs(filename, function):
                 return context.nodeid, "call", context.mode
             known = self._tests_by_function.get((filename, function))
             if known is not None:
@@ -941,7 +933,7 @@ class Collector:
             return _advice.TestLine(record.where, code.co_name)
         origin = getattr(_event_loop.unwrapped(coroutine), "cr_origin", None) or ()
         for filename, line, function in origin:
-            if any(code.co_filename == filename and code.co_name == function for code in context.codes):
+            if context.runs(filename, function):
                 return _advice.TestLine(Location(filename, line, function), function)
         return None
 
@@ -1009,16 +1001,14 @@ class Collector:
         args, kwargs = call.args, call.kwargs
         scheduling = _advice.Scheduling(
             scheduler,
-            entry.patched_name or scheduler,
+            scheduler,
             extra_arguments=len(args) > 1 or bool(kwargs),
             coroutine_first=bool(args) and args[0] is coroutine,
         )
         message, fix = _advice.swallowed_by_mock(
             name, scheduler, scheduling, where, entry.patch_site, rootdir=self.rootdir, from_mock=from_mock
         )
-        self._add_finding(
-            FindingKind.NEVER_AWAITED, owned, subject=name, where=where, message=message, fix=fix, operation=None
-        )
+        self._add_finding(FindingKind.NEVER_AWAITED, owned, subject=name, where=where, message=message, fix=fix)
 
     def internal_error(self, error: BaseException) -> None:
         self.internal_error_count += 1

@@ -71,9 +71,12 @@ def _ini(config: pytest.Config, name: str) -> str | None:
 
 
 def global_mode(config: pytest.Config) -> Mode:
+    return _mode(config.getoption("asyncmock_guard_mode"), config)
+
+
+def _mode(cli: object, config: pytest.Config) -> Mode:
     """The command line wins over the ini key; the default is strict."""
-    cli: str | None = config.getoption("asyncmock_guard_mode")
-    if cli is not None:
+    if isinstance(cli, str):
         return Mode.parse(cli, f"{MODE_OPTION}")
     ini = _ini(config, MODE_INI)
     if ini is not None:
@@ -85,11 +88,7 @@ def early_mode(config: pytest.Config) -> Mode | None:
     """The mode as the command line and ini say before pytest is configured (when the initial conftest
     files are imported); None when that cannot be told, and ``global_mode`` reports the problem later."""
     try:
-        cli = getattr(config.known_args_namespace, "asyncmock_guard_mode", None)
-        if isinstance(cli, str):
-            return Mode.parse(cli, MODE_OPTION)
-        ini = _ini(config, MODE_INI)
-        return Mode.parse(ini, MODE_INI) if ini is not None else Mode.STRICT
+        return _mode(getattr(config.known_args_namespace, "asyncmock_guard_mode", None), config)
     except (pytest.UsageError, ValueError, AttributeError):
         return None
 

@@ -322,14 +322,14 @@ class ConstructionWatch:
     # --- patching --------------------------------------------------------------------------------
     def _on_patched(self, patcher: Any, frame: FrameType | None) -> None:
         try:
-            if patcher.attribute in SCHEDULER_NAMES:
-                self._scheduler_patched(patcher, frame)
+            mock = getattr(patcher.target, patcher.attribute, None)
+            if patcher.attribute in SCHEDULER_NAMES and isinstance(mock, _NonCallableMock):
+                self._scheduler_patched(patcher, mock, frame)
             if patcher.autospec not in (None, False):
                 return  # made from the real attribute: async exactly where it is async
             original = getattr(patcher, "temp_original", _mock.DEFAULT)
             if original is _mock.DEFAULT:
                 return  # ``create=True``: there is no real attribute to compare with
-            mock = getattr(patcher.target, patcher.attribute, None)
             if not isinstance(mock, _AsyncMockMixin) or _frames.is_coroutine_function(original):
                 return
             located = _patch_location(frame)
@@ -341,11 +341,8 @@ class ConstructionWatch:
         except Exception as error:  # noqa: BLE001 - an internal error must never break the test
             self.listener.internal_error(error)
 
-    def _scheduler_patched(self, patcher: Any, frame: FrameType | None) -> None:
+    def _scheduler_patched(self, patcher: Any, mock: object, frame: FrameType | None) -> None:
         """``patch("asyncio.create_task")`` and the like: a mock now receives the coroutines to schedule."""
-        mock = getattr(patcher.target, patcher.attribute, None)
-        if not isinstance(mock, _NonCallableMock):
-            return
         located = _patch_location(frame)
         if located is not None:
             where, decorated = located

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from asyncmock_guard import _frames
+from asyncmock_guard._construction import is_coroutine
 
 # What asyncio says when there is no loop (3.10 to 3.14): ``get_running_loop()`` and the policy's
 # ``get_event_loop()`` ("There is no current event loop in thread 'MainThread'.").
@@ -45,11 +46,6 @@ def is_no_loop_error(error: BaseException) -> bool:
         return False
     text = str(error)
     return text == _NO_RUNNING_LOOP or text.startswith(_NO_CURRENT_LOOP)
-
-
-def is_coroutine(value: object) -> bool:
-    """A coroutine object, the guard's proxy of one included (its ``__class__`` is the coroutine's)."""
-    return isinstance(value, types.CoroutineType)
 
 
 def unwrapped(coroutine: Any) -> Any:
@@ -86,11 +82,7 @@ class FailedScheduling:
 def failed_scheduling(error: RuntimeError) -> FailedScheduling | None:
     """Read ``error``'s traceback: the innermost frame of the user's code, what it called in asyncio,
     and the coroutine found in the locals of asyncio's frames below it."""
-    entries: list[types.TracebackType] = []
-    tb = error.__traceback__
-    while tb is not None:
-        entries.append(tb)
-        tb = tb.tb_next
+    entries = _frames.traceback_entries(error)
     user_index = max((i for i, entry in enumerate(entries) if not _frames.is_library_frame(entry.tb_frame)), default=-1)
     if user_index < 0:
         return None

@@ -10,7 +10,8 @@ from __future__ import annotations
 import dis
 import inspect
 import os
-from types import CodeType, FrameType
+from collections.abc import Iterator
+from types import CodeType, FrameType, TracebackType
 from typing import Any
 from unittest import mock as _mock
 
@@ -109,6 +110,26 @@ def is_test_runner_frame(frame: FrameType) -> bool:
         known = isinstance(module, str) and module.partition(".")[0] in _TEST_RUNNER_PACKAGES
         _runner_by_filename[filename] = known
     return known
+
+
+def frames_above(frame: FrameType | None, limit: int) -> Iterator[FrameType]:
+    """``frame`` and its callers, at most ``limit``, up to (not including) pytest's own frames: the
+    test function and its fixtures are below them."""
+    for _ in range(limit):
+        if frame is None or is_test_runner_frame(frame):
+            return
+        yield frame
+        frame = frame.f_back
+
+
+def traceback_entries(error: BaseException) -> list[TracebackType]:
+    """The entries of ``error``'s traceback, outermost first."""
+    entries: list[TracebackType] = []
+    tb = error.__traceback__
+    while tb is not None:
+        entries.append(tb)
+        tb = tb.tb_next
+    return entries
 
 
 def first_user_frame(frame: FrameType | None) -> FrameType | None:
