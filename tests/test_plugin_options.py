@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from _pytest.nodes import Node
@@ -259,8 +260,22 @@ def test_report_file_format(pytester: pytest.Pytester) -> None:
     assert run.document["mode"] == "strict"
     assert [finding["kind"] for finding in run.findings] == ["coroutine-misuse", "never-awaited"]
     for finding in run.findings:
-        assert set(finding) == {"kind", "nodeid", "subject", "where", "operation", "message", "fix"}
+        assert set(finding) == {
+            "kind",
+            "nodeid",
+            "phase",
+            "subject",
+            "where",
+            "operation",
+            "message",
+            "fix",
+            "fingerprint",
+            "baselined",
+        }
         assert set(finding["where"]) == {"path", "line"}
+        assert re.fullmatch("[0-9a-f]{16}", finding["fingerprint"])
+        assert finding["baselined"] is False
+        assert finding["phase"] in {"setup", "call", "teardown"}
         assert isinstance(finding["where"]["line"], int)
         assert finding["message"]
         assert finding["fix"]
@@ -392,8 +407,8 @@ def test_marker_mode_reads_each_parent_once_and_agrees_with_get_closest_marker(p
             def test_e(self, n): pass
         """
     )
-    inherited: dict[Node, Mode] = {}
-    modes = {item.name: _config.marker_mode(item, Mode.STRICT, inherited) for item in items}
+    inherited: dict[Node, Mode | None] = {}
+    modes = {item.name: _config.marker_mode(item, inherited) for item in items}
     assert modes == {
         "test_module_marker": Mode.WARN,
         "test_own_marker": Mode.OFF,

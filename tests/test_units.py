@@ -6,6 +6,7 @@ import asyncio
 import functools
 import gc
 import inspect
+import json
 import sys
 import types
 import warnings
@@ -255,15 +256,36 @@ def test_kind_vocabulary_is_stable() -> None:
 
 def test_finding_json_shape() -> None:
     finding = Finding(FindingKind.NEVER_AWAITED, "t.py::test", "db.add", Location("/r/t.py", 3), "m", "f")
-    assert finding.to_json("t.py") == {
+    assert finding.to_json("t.py", "0123456789abcdef") == {
         "kind": "never-awaited",
         "nodeid": "t.py::test",
+        "phase": "call",
         "subject": "db.add",
         "where": {"path": "t.py", "line": 3},
         "operation": None,
         "message": "m",
         "fix": "f",
+        "fingerprint": "0123456789abcdef",
+        "baselined": False,
     }
+
+
+def test_finding_survives_the_trip_to_the_xdist_controller() -> None:
+    finding = Finding(
+        FindingKind.COROUTINE_MISUSE,
+        None,
+        "db.execute.return_value.scalars",
+        Location("/r/app.py", 7, "ids"),
+        "m",
+        "f",
+        operation="attribute 'all'",
+        phase="session fixture db",
+        mode="warn",
+        baselined=True,
+    )
+    back = Finding.from_wire(json.loads(json.dumps(finding.to_wire())))
+    assert back == finding
+    assert (back.mode, back.baselined) == ("warn", True)
 
 
 def test_add_note() -> None:

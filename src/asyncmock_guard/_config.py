@@ -6,6 +6,7 @@ import enum
 import os
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -26,6 +27,23 @@ SYNC_METHODS_INI = "asyncmock_guard_sync_methods"
 SYNC_METHODS_HELP = (
     "members your code calls synchronously, reported when a test makes them AsyncMocks: bare method names"
     " (save) or dotted [module.]Class.method names, one per line"
+)
+BASELINE_OPTION = "--asyncmock-guard-baseline"
+BASELINE_INI = "asyncmock_guard_baseline"
+BASELINE_HELP = (
+    "a JSON baseline of accepted findings: they are listed but fail no test; new findings do"
+    " (relative to the rootdir for the ini key)"
+)
+UPDATE_BASELINE_OPTION = "--asyncmock-guard-update-baseline"
+UPDATE_BASELINE_HELP = (
+    "write this run's findings to the baseline (entries of tests that did not run are kept); no finding fails"
+)
+GITHUB_OPTION = "--asyncmock-guard-github"
+GITHUB_HELP = "print GitHub workflow annotations for the findings (on by default when GITHUB_ACTIONS=true)"
+PATHS_INI = "asyncmock_guard_paths"
+PATHS_HELP = (
+    "modes per path, one 'GLOB = MODE' per line (e.g. tests/legacy/** = warn), globs relative to the rootdir;"
+    " the last matching line wins"
 )
 MARKER = "asyncmock_guard"
 MARKER_HELP = "asyncmock_guard(mode): run this test (module, class) with asyncmock-guard mode 'strict', 'warn' or 'off'"
@@ -56,8 +74,15 @@ def addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("asyncmock-guard", "catch AsyncMock and coroutine misuse")
     group.addoption(MODE_OPTION, dest="asyncmock_guard_mode", default=None, metavar="MODE", help=MODE_HELP)
     group.addoption(REPORT_OPTION, dest="asyncmock_guard_report", default=None, metavar="PATH", help=REPORT_HELP)
+    group.addoption(BASELINE_OPTION, dest="asyncmock_guard_baseline", default=None, metavar="PATH", help=BASELINE_HELP)
+    group.addoption(
+        UPDATE_BASELINE_OPTION, dest="asyncmock_guard_update_baseline", action="store_true", help=UPDATE_BASELINE_HELP
+    )
+    group.addoption(GITHUB_OPTION, dest="asyncmock_guard_github", action="store_true", help=GITHUB_HELP)
     parser.addini(MODE_INI, MODE_HELP, default=None)
     parser.addini(REPORT_INI, REPORT_HELP, default=None)
+    parser.addini(BASELINE_INI, BASELINE_HELP, default=None)
+    parser.addini(PATHS_INI, PATHS_HELP, type="linelist", default=[])
     parser.addini(SYNC_METHODS_INI, SYNC_METHODS_HELP, type="linelist", default=[])
 
 
@@ -70,41 +95,201 @@ def _ini(config: pytest.Config, name: str) -> str | None:
     return value.strip() or None
 
 
-def global_mode(config: pytest.Config) -> Mode:
-    return _mode(config.getoption("asyncmock_guard_mode"), config)
+class PathModes:
+    """``asyncmock_guard_paths``: ``GLOB = MODE`` lines matched against a test file's path relative to the
+    rootdir; the last matching line wins, as in ``.gitignore`` and ``CODEOWNERS``.
+
+    ``**`` matches any number of directories, ``*`` and ``?`` stay within one, and a pattern that names
+    a directory (``tests/legacy``) covers everything below it. Each file is matched once per session.
+    """
+
+    __slots__ = ("_by_file", "rootdir", "rules")
+
+    def __init__(self, rules: Iterable[tuple[str, Mode]] = (), rootdir: Path | None = None) -> None:
+        self.rules = tuple((_glob_pattern(glob), mode) for glob, mode in rules)
+        self.rootdir = rootdir
+        self._by_file: dict[Path, Mode | None] = {}
+
+    @classmethod
+    def parse(cls, lines: Iterable[str], rootdir: Path) -> PathModes:
+        rules: list[tuple[str, Mode]] = []
+        for line in lines:
+            glob, equals, mode = line.rpartition("=")
+            glob = glob.strip().rstrip("/")
+            if not equals or not glob:
+                raise pytest.UsageError(
+                    f"asyncmock-guard: ini option {PATHS_INI} has {line!r}; write one 'GLOB = MODE' per line,"
+                    " e.g. 'tests/legacy/** = warn'"
+                )
+            rules.append((glob, Mode.parse(mode, f"the mode of {line!r} in ini option {PATHS_INI}")))
+        return cls(rules, rootdir)
+
+    def turns_on(self) -> bool:
+        """Whether some directory runs in strict or warn mode."""
+        return any(mode is not Mode.OFF for _, mode in self.rules)
+
+    def mode_for(self, path: Path | None) -> Mode | None:
+        if not self.rules or path is None:
+            return None
+        try:
+            return self._by_file[path]
+        except KeyError:
+            mode = self._by_file[path] = self._match(path)
+            return mode
+
+    def _match(self, path: Path) -> Mode | None:
+        if self.rootdir is None:
+            return None
+        try:
+            relative = path.relative_to(self.rootdir).as_posix()
+        except ValueError:
+            return None  # outside the rootdir: no rule can name it
+        candidates = [relative, *(parent.as_posix() for parent in Path(relative).parents if parent.parts)]
+        found: Mode | None = None
+        for pattern, mode in self.rules:
+            if any(pattern.fullmatch(candidate) for candidate in candidates):
+                found = mode
+        return found
 
 
-def _mode(cli: object, config: pytest.Config) -> Mode:
-    """The command line wins over the ini key; the default is strict."""
-    if isinstance(cli, str):
-        return Mode.parse(cli, f"{MODE_OPTION}")
+def _glob_pattern(glob: str) -> re.Pattern[str]:
+    """A path glob as a regular expression: ``**`` crosses directories, ``*``, ``?`` and ``[...]`` do not.
+    (``glob.translate`` does this from Python 3.13 on.)"""
+    out: list[str] = []
+    index = 0
+    while index < len(glob):
+        if glob.startswith("**/", index):
+            out.append("(?:.*/)?")
+            index += 3
+        elif glob.startswith("**", index):
+            out.append(".*")
+            index += 2
+        elif glob[index] == "*":
+            out.append("[^/]*")
+            index += 1
+        elif glob[index] == "?":
+            out.append("[^/]")
+            index += 1
+        elif glob[index] == "[" and "]" in glob[index + 2 :]:
+            close = glob.index("]", index + 2)
+            body = glob[index + 1 : close]
+            negate = body.startswith("!")
+            body = re.escape(body[1:] if negate else body).replace("\\-", "-")
+            out.append(f"[{'^' if negate else ''}{body}]")
+            index = close + 1
+        else:
+            out.append(re.escape(glob[index]))
+            index += 1
+    return re.compile("".join(out))
+
+
+class Modes:
+    """Where a test's mode comes from, below its markers: the command line, then the test file's
+    ``asyncmock_guard_paths`` rule, then ``asyncmock_guard_mode``, then strict."""
+
+    __slots__ = ("by_path", "command_line", "ini")
+
+    def __init__(
+        self, command_line: Mode | None = None, by_path: PathModes | None = None, ini: Mode | None = None
+    ) -> None:
+        self.command_line = command_line
+        self.by_path = by_path or PathModes()
+        self.ini = ini
+
+    @property
+    def session(self) -> Mode:
+        """The mode of everything that is not a test (collection, wide fixtures) and of the report."""
+        return self.command_line or self.ini or Mode.STRICT
+
+    @property
+    def installs(self) -> bool:
+        """``--asyncmock-guard=off`` switches everything off; an ``off`` ini mode leaves on the paths
+        that ``asyncmock_guard_paths`` puts in strict or warn mode."""
+        if self.command_line is not None:
+            return self.command_line is not Mode.OFF
+        return self.session is not Mode.OFF or self.by_path.turns_on()
+
+    def for_path(self, path: Path | None) -> Mode:
+        if self.command_line is not None:
+            return self.command_line
+        return self.by_path.mode_for(path) or self.ini or Mode.STRICT
+
+
+def modes(config: pytest.Config) -> Modes:
+    return _modes(config.getoption("asyncmock_guard_mode"), config)
+
+
+def _modes(cli: object, config: pytest.Config) -> Modes:
+    command_line = Mode.parse(cli, MODE_OPTION) if isinstance(cli, str) else None
     ini = _ini(config, MODE_INI)
-    if ini is not None:
-        return Mode.parse(ini, f"ini option {MODE_INI}")
-    return Mode.STRICT
+    return Modes(
+        command_line=command_line,
+        by_path=PathModes.parse(_lines(config, PATHS_INI), config.rootpath),
+        ini=Mode.parse(ini, f"ini option {MODE_INI}") if ini is not None else None,
+    )
 
 
-def early_mode(config: pytest.Config) -> Mode | None:
-    """The mode as the command line and ini say before pytest is configured (when the initial conftest
-    files are imported); None when that cannot be told, and ``global_mode`` reports the problem later."""
+def early_modes(config: pytest.Config) -> Modes | None:
+    """The modes as the command line and ini say before pytest is configured (when the initial conftest
+    files are imported); None when that cannot be told, and ``modes`` reports the problem later."""
     try:
-        return _mode(getattr(config.known_args_namespace, "asyncmock_guard_mode", None), config)
+        return _modes(getattr(config.known_args_namespace, "asyncmock_guard_mode", None), config)
     except (pytest.UsageError, ValueError, AttributeError):
         return None
 
 
+def _lines(config: pytest.Config, name: str) -> list[str]:
+    value = config.getini(name)
+    if not isinstance(value, list):
+        raise pytest.UsageError(f"asyncmock-guard: ini option {name} must be a list of lines, got {value!r}")
+    return [line.strip() for line in value if isinstance(line, str) and line.strip()]
+
+
 def report_path(config: pytest.Config) -> str | None:
     """Where to write the JSON report; checked now so a typo fails before the tests run."""
-    cli: str | None = config.getoption("asyncmock_guard_report")
-    ini = _ini(config, REPORT_INI)
-    if cli:
-        path = os.path.abspath(cli)
-        source = REPORT_OPTION
-    elif ini:
-        path = os.path.join(str(config.rootpath), ini)
-        source = f"ini option {REPORT_INI}"
-    else:
+    found = _path_option(config, "asyncmock_guard_report", REPORT_OPTION, REPORT_INI)
+    if found is None:
         return None
+    path, source = found
+    _check_writable(path, source)
+    return path
+
+
+def baseline(config: pytest.Config) -> tuple[str | None, bool]:
+    """The baseline file, and whether this run rewrites it (which needs a path, and a writable one)."""
+    update = bool(config.getoption("asyncmock_guard_update_baseline"))
+    found = _path_option(config, "asyncmock_guard_baseline", BASELINE_OPTION, BASELINE_INI)
+    if found is None:
+        if update:
+            raise pytest.UsageError(
+                f"asyncmock-guard: {UPDATE_BASELINE_OPTION} needs a baseline file:"
+                f" {BASELINE_OPTION}=PATH or the ini option {BASELINE_INI}"
+            )
+        return None, False
+    path, source = found
+    if update:
+        _check_writable(path, source)
+    return path, update
+
+
+def github_annotations(config: pytest.Config) -> bool:
+    """``--asyncmock-guard-github``, or a GitHub Actions job (which sets ``GITHUB_ACTIONS=true``)."""
+    return bool(config.getoption("asyncmock_guard_github")) or os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def _path_option(config: pytest.Config, dest: str, option: str, ini_name: str) -> tuple[str, str] | None:
+    """A file named on the command line (relative to the invocation directory) or in the ini file
+    (relative to the rootdir), with where it was named, for error messages."""
+    cli: str | None = config.getoption(dest)
+    if cli:
+        return os.path.abspath(cli), option
+    ini = _ini(config, ini_name)
+    if ini:
+        return os.path.join(str(config.rootpath), ini), f"ini option {ini_name}"
+    return None
+
+
+def _check_writable(path: str, source: str) -> None:
     directory = os.path.dirname(path) or "."
     if os.path.isdir(path):
         raise pytest.UsageError(f"asyncmock-guard: {source} {path!r} is a directory, not a file")
@@ -112,7 +297,6 @@ def report_path(config: pytest.Config) -> str | None:
         raise pytest.UsageError(f"asyncmock-guard: {source} {path!r}: the directory {directory!r} does not exist")
     if not os.access(directory, os.W_OK):
         raise pytest.UsageError(f"asyncmock-guard: {source} {path!r}: the directory is not writable")
-    return path
 
 
 _ENTRY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
@@ -157,26 +341,30 @@ def sync_methods(config: pytest.Config) -> UserEntries:
         ) from None
 
 
-def marker_mode(node: pytest.Item, default: Mode, inherited: dict[Node, Mode] | None = None) -> Mode:
-    """The closest ``@pytest.mark.asyncmock_guard(mode)`` wins (test over class over module), as
-    ``get_closest_marker`` would say; ``inherited`` keeps what each class, module and package decides,
-    so their markers are read once per session, not once per test."""
+def item_mode(item: pytest.Item, modes: Modes, inherited: dict[Node, Mode | None] | None = None) -> Mode:
+    """A test's mode: its closest marker, else what ``modes`` says for its file."""
+    marked = marker_mode(item, inherited)
+    return marked if marked is not None else modes.for_path(getattr(item, "path", None))
+
+
+def marker_mode(node: pytest.Item, inherited: dict[Node, Mode | None] | None = None) -> Mode | None:
+    """The closest ``@pytest.mark.asyncmock_guard(mode)`` (test over class over module), as
+    ``get_closest_marker`` would say, or None; ``inherited`` keeps what each class, module and package
+    decides, so their markers are read once per session, not once per test."""
     own = _own_mode(node)
     if own is not None:
         return own
     inherited = {} if inherited is None else inherited
     chain: list[Node] = []
     parent = node.parent
-    mode = default
+    mode: Mode | None = None
     while parent is not None:
-        known = inherited.get(parent)
-        if known is not None:
-            mode = known
+        if parent in inherited:
+            mode = inherited[parent]
             break
         chain.append(parent)
-        own = _own_mode(parent)
-        if own is not None:
-            mode = own
+        mode = _own_mode(parent)
+        if mode is not None:
             break
         parent = parent.parent
     for visited in chain:

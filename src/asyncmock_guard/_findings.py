@@ -69,15 +69,41 @@ class Finding:
     phase: str = "call"
     # The mode in force for the owning test ("strict" or "warn"); not part of the report format.
     mode: str = field(default="strict", compare=False)
+    # Recorded in the baseline: listed, but it fails no test and raises no warning.
+    baselined: bool = field(default=False, compare=False)
 
-    def to_json(self, relpath: str) -> dict[str, Any]:
+    @property
+    def owner(self) -> str:
+        """The test it belongs to as reports show it: the node id, or ``<phase>`` outside any test."""
+        return self.nodeid if self.nodeid is not None else f"<{self.phase}>"
+
+    def to_json(self, relpath: str, fingerprint: str) -> dict[str, Any]:
         """The report-file form; the key names are a public, stable format."""
         return {
             "kind": self.kind.value,
             "nodeid": self.nodeid,
+            "phase": self.phase,
             "subject": self.subject,
             "where": {"path": relpath, "line": self.where.line},
             "operation": self.operation,
             "message": self.message,
             "fix": self.fix,
+            "fingerprint": fingerprint,
+            "baselined": self.baselined,
         }
+
+    def to_wire(self) -> dict[str, Any]:
+        """Everything, in plain types: how a pytest-xdist worker sends a finding to the controller."""
+        wire = {name: getattr(self, name) for name in _WIRE_FIELDS}
+        wire["kind"] = self.kind.value
+        wire["where"] = [self.where.path, self.where.line, self.where.function]
+        return wire
+
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any]) -> Finding:
+        path, line, function = wire["where"]
+        fields = {name: wire[name] for name in _WIRE_FIELDS}
+        return cls(kind=FindingKind(wire["kind"]), where=Location(path, line, function), **fields)
+
+
+_WIRE_FIELDS = ("nodeid", "subject", "message", "fix", "operation", "phase", "mode", "baselined")

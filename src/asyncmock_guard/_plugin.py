@@ -2,24 +2,33 @@
 
 Findings are queued by the collector and drained at the end of each test phase (like pytest's own
 unraisable-exception handling): in strict mode they fail that phase's report, in warn mode they
-become ``AsyncMockGuardWarning``s, which pytest attributes to the running test.
+become ``AsyncMockGuardWarning``s, which pytest attributes to the running test. Findings recorded in
+the baseline do neither; they are only listed.
+
+Under pytest-xdist each worker does all of that for its tests and sends its findings with the test
+reports (an extra report attribute, which pytest serializes) and, for what surfaces after the last
+test, with its final output; the controller, which runs no test, only gathers them: one summary, one
+report file, one baseline update.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
+import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from types import CodeType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from asyncmock_guard import _config, _frames, _reporting
+from asyncmock_guard._baseline import Baseline, Key, Reconciliation, reconcile, render
 from asyncmock_guard._collector import Collector, TestContext
-from asyncmock_guard._config import Mode
+from asyncmock_guard._config import Mode, Modes
 from asyncmock_guard._findings import Finding
 
 if TYPE_CHECKING:
@@ -27,6 +36,12 @@ if TYPE_CHECKING:
     from _pytest.nodes import Node
 
 _PLUGIN_NAME = "asyncmock-guard-session"
+_XDIST_PLUGIN_NAME = "asyncmock-guard-xdist"
+_REPORT_ATTRIBUTE = "asyncmock_guard"  # the findings a pytest-xdist worker attaches to a test report
+_WORKER_OUTPUT_KEY = "asyncmock_guard"
+_JUNIT_PROPERTY = "asyncmock_guard"
+# What runs in every session outside the tests (the wide fixtures are added as they are set up).
+_SESSION_PHASES = frozenset({"conftest import", "collection", "session end"})
 _mode_key = pytest.StashKey[Mode]()
 _early_collector_key = pytest.StashKey[Collector]()
 
@@ -39,10 +54,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     """Watch from before the initial conftest files are imported (``-p asyncmock_guard`` is loaded before
     them): a coroutine one of them drops at import is reported too, with "conftest import" as its place."""
-    mode = _config.early_mode(early_config)
-    if mode is None or mode is Mode.OFF:
+    modes = _config.early_modes(early_config)
+    if modes is None or not modes.installs:
         return
-    collector = Collector(default_mode=mode.value, rootdir=str(early_config.rootpath))
+    collector = Collector(default_mode=modes.session.value, rootdir=str(early_config.rootpath))
     collector.outside_phase = "conftest import"
     collector.install()
     early_config.stash[_early_collector_key] = collector
@@ -52,7 +67,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{_config.MARKER}(mode): {_config.MARKER_HELP}")
     early = config.stash.get(_early_collector_key, None)
-    plugin = GuardPlugin(config, _config.global_mode(config), _config.report_path(config), early)
+    plugin = GuardPlugin(config, _config.modes(config), _config.report_path(config), early)
     config.pluginmanager.register(plugin, _PLUGIN_NAME)
     config.add_cleanup(plugin.uninstall)
     plugin.install()
@@ -105,29 +120,54 @@ class GuardPlugin:
     """Session state of the guard, registered by ``pytest_configure``; all of it lives here."""
 
     def __init__(
-        self, config: pytest.Config, mode: Mode, report_path: str | None, early: Collector | None = None
+        self, config: pytest.Config, modes: Modes, report_path: str | None, early: Collector | None = None
     ) -> None:
         self.config = config
-        self.mode = mode
+        self.modes = modes
+        self.mode = modes.session
         self.report_path = report_path
         self.rootdir = str(config.rootpath)
+        baseline_path, self.updating_baseline = _config.baseline(config)
+        if self.updating_baseline and not modes.installs:
+            raise pytest.UsageError(
+                f"asyncmock-guard: {_config.UPDATE_BASELINE_OPTION} cannot record findings with the guard off"
+            )
+        self.baseline: Baseline | None = None
+        if baseline_path is not None and modes.installs:
+            self.baseline = Baseline.load(baseline_path, missing_ok=self.updating_baseline)
+        self.github = _config.github_annotations(config)
+        self.junit = report_path is not None and bool(config.getoption("xmlpath", None))
+        self.is_worker = hasattr(config, "workerinput")
+        self.is_controller = False  # a pytest-xdist controller; known at session start
         user_entries = _config.sync_methods(config)
+        default_mode = self.mode.value
         if early is None:
-            self.collector = Collector(default_mode=mode.value, rootdir=self.rootdir, user_entries=user_entries)
+            self.collector = Collector(default_mode=default_mode, rootdir=self.rootdir, user_entries=user_entries)
         else:  # installed by pytest_load_initial_conftests; the options are known for sure only now
             self.collector = early
-            early.default_mode, early.rootdir, early.user_entries = mode.value, self.rootdir, user_entries
+            early.default_mode, early.rootdir, early.user_entries = default_mode, self.rootdir, user_entries
             early.outside_phase = "collection"
-            if mode is Mode.OFF:
+            if not modes.installs:
                 early.uninstall()
+        # Everything found in this session (gathered from the workers under pytest-xdist), in order.
+        self.findings: list[Finding] = []
         self.unattributed_strict: list[Finding] = []
+        self._after_last_test: list[Finding] = []  # a pytest-xdist worker's, sent with its final output
+        self._seen_outside_tests: set[tuple[object, ...]] = set()
+        # What this session covered, for the baseline: tests that ran, and the entries outside any test
+        # whose phase and file this session went through.
+        self.tests_run: set[str] = set()
+        self.phases_run: set[str] = set(_SESSION_PHASES)
+        self.covered_outside_tests: set[Key] = set()
+        self.reconciliation: Reconciliation | None = None
         self.session: pytest.Session | None = None
+        self._item: pytest.Item | None = None
         # Parametrized tests share their function: its code objects are looked up once.
         self._codes_by_function: dict[object, tuple[frozenset[CodeType], bool]] = {}
 
     # --- install -----------------------------------------------------------------------------------
     def install(self) -> None:
-        if self.mode is not Mode.OFF:
+        if self.modes.installs:
             self.collector.install()
 
     def uninstall(self) -> None:
@@ -137,16 +177,39 @@ class GuardPlugin:
     def active(self) -> bool:
         return self.collector.instrumentation.installed
 
+    @property
+    def reports(self) -> bool:
+        """This process shows the session's results: not a pytest-xdist worker, and the guard is on."""
+        return self.modes.installs and not self.is_worker
+
     def pytest_report_header(self) -> str:
-        report = f", report: {self.report_path}" if self.report_path else ""
-        return f"asyncmock-guard: mode {self.mode}{report}"
+        parts = [f"asyncmock-guard: mode {self.mode}"]
+        if self.modes.by_path.rules:
+            parts.append(f"{len(self.modes.by_path.rules)} path rule(s)")
+        if self.report_path:
+            parts.append(f"report: {self.report_path}")
+        if self.baseline is not None:
+            action = "updating" if self.updating_baseline else f"{sum(self.baseline.entries.values())} accepted"
+            parts.append(f"baseline: {self.baseline.path} ({action})")
+        return ", ".join(parts)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """A pytest-xdist controller runs no test: its workers watch them, and it only gathers."""
+        self.session = session
+        if not self.config.pluginmanager.has_plugin("dsession"):
+            return
+        self.is_controller = True
+        self.collector.uninstall()
+        self.collector.drain()  # what the controller's own conftest import showed, every worker shows too
+        self.config.pluginmanager.register(XdistController(self), _XDIST_PLUGIN_NAME)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Check every marker now, so a typo is a usage error before anything runs."""
-        inherited: dict[Node, Mode] = {}
+        inherited: dict[Node, Mode | None] = {}
         for item in items:
-            item.stash[_mode_key] = _config.marker_mode(item, self.mode, inherited)
+            item.stash[_mode_key] = _config.item_mode(item, self.modes, inherited)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_fixture_setup(self, fixturedef: FixtureDef[object]) -> None:
@@ -155,7 +218,9 @@ class GuardPlugin:
             return
         with self._shielded():
             codes, _ = self._codes_of(fixturedef.func)
-            self.collector.fixture_set_up(f"{fixturedef.scope} fixture {fixturedef.argname}", codes)
+            label = f"{fixturedef.scope} fixture {fixturedef.argname}"
+            self.phases_run.add(label)
+            self.collector.fixture_set_up(label, codes)
 
     # --- test phases ---------------------------------------------------------------------------------
     # Two plain hooks per phase boundary, no wrappers: this runs for every test of every suite.
@@ -165,7 +230,8 @@ class GuardPlugin:
         if not self.active:
             return
         try:
-            mode = item.stash.get(_mode_key, None) or _config.marker_mode(item, self.mode)
+            mode = item.stash.get(_mode_key, None) or _config.item_mode(item, self.modes)
+            self._item = item
             codes, is_async = self._codes_of(getattr(item, "obj", None))
             self.collector.enter_test(
                 TestContext(
@@ -195,6 +261,14 @@ class GuardPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """A phase just ended: finish it, and put its findings on its report before anyone reads it."""
+        if report.when == "setup" and not report.skipped:
+            self.tests_run.add(report.nodeid)
+        if self.is_controller:
+            wire = getattr(report, _REPORT_ATTRIBUTE, None)
+            if wire:
+                with self._shielded():
+                    self.received(wire, report.nodeid)
+            return
         context = self.collector.context
         if context is None or context.nodeid != report.nodeid:
             return
@@ -259,20 +333,69 @@ class GuardPlugin:
             self.collector.internal_error(error)
 
     def _dispatch(self, findings: list[Finding], report: pytest.TestReport | None) -> None:
-        """Strict findings of this test fail its report; warn findings are warnings; the rest are the
-        session's (their test has already been reported)."""
+        """Strict findings of this test fail its report; warn findings are warnings; baselined ones are
+        only listed; the rest are the session's (their test has already been reported)."""
+        with self._shielded():
+            findings = [self._judged(finding) for finding in findings]
         nodeid = report.nodeid if report is not None else None
+        self._account(findings, nodeid)
+        if report is not None:
+            with self._shielded():
+                self._attach(findings, report)
+        elif self.is_worker:
+            self._after_last_test.extend(findings)
         strict: list[Finding] = []
         for finding in findings:
+            if finding.baselined:
+                continue
             if finding.mode == Mode.WARN.value:
                 self._warn(finding, nodeid, report)
             elif report is not None and finding.nodeid == nodeid:
                 strict.append(finding)
-            else:
-                self.unattributed_strict.append(finding)
         if strict and report is not None:
             with self._shielded():
                 _fail(report, _reporting.failure_text(strict, self.rootdir))
+
+    def _judged(self, finding: Finding) -> Finding:
+        """The finding, marked baselined when the baseline accepts it (or when this run records it)."""
+        baseline = self.baseline
+        if baseline is None:
+            return finding
+        if self.updating_baseline or baseline.claim(Key.of(finding, self.rootdir)):
+            return dataclasses.replace(finding, baselined=True)
+        return finding
+
+    def _account(self, findings: Iterable[Finding], current_nodeid: str | None) -> None:
+        """Keep the findings for the summary and the report. Code outside the tests runs once per
+        pytest-xdist worker (a session fixture, a conftest file): its findings are kept once."""
+        for finding in findings:
+            if finding.nodeid is None:
+                identity = (finding.kind, finding.subject, finding.where, finding.phase, finding.operation)
+                if identity in self._seen_outside_tests:
+                    continue
+                self._seen_outside_tests.add(identity)
+            self.findings.append(finding)
+            if finding.mode == Mode.STRICT.value and not finding.baselined and finding.nodeid != current_nodeid:
+                self.unattributed_strict.append(finding)
+
+    def _attach(self, findings: list[Finding], report: pytest.TestReport) -> None:
+        """Put the findings where the rest of the run reads them: the JUnit XML properties of the test,
+        and, in a pytest-xdist worker, the report that goes to the controller."""
+        if self.is_worker:
+            attached: list[dict[str, Any]] = getattr(report, _REPORT_ATTRIBUTE, [])
+            attached.extend(finding.to_wire() for finding in findings)
+            setattr(report, _REPORT_ATTRIBUTE, attached)
+        if self.junit:
+            properties = [(_JUNIT_PROPERTY, _reporting.junit_property(finding, self.rootdir)) for finding in findings]
+            report.user_properties.extend(properties)
+            item = self._item
+            if item is not None and item.nodeid == report.nodeid and report.when != "teardown":
+                # JUnit XML reads the properties from the teardown report, made from the item's later
+                item.user_properties.extend(properties)
+
+    def received(self, wire: Iterable[dict[str, Any]], nodeid: str | None) -> None:
+        """Findings a pytest-xdist worker sent (it has already failed or warned for them)."""
+        self._account((Finding.from_wire(entry) for entry in wire), nodeid)
 
     def _warn(self, finding: Finding, current_nodeid: str | None, report: pytest.TestReport | None) -> None:
         """Warn at the offending line; under ``-W error`` the warning fails the report, as an error would."""
@@ -291,18 +414,25 @@ class GuardPlugin:
 
     # --- end of session --------------------------------------------------------------------------------
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if not self.active:
-            return
         self.session = session
-        findings: list[Finding] = []
-        with self._shielded():
-            _forget_last_failure()
-            self.collector.outside_phase = "session end"
-            if self.collector.watches_schedulers:
-                self.collector.check_scheduler_mocks(test_ended=True)
-            self._collect_lost_coroutines()
-            findings = self.collector.drain()
-        self._dispatch(findings, None)
+        if self.active:
+            findings: list[Finding] = []
+            with self._shielded():
+                _forget_last_failure()
+                self.collector.outside_phase = "session end"
+                if self.collector.watches_schedulers:
+                    self.collector.check_scheduler_mocks(test_ended=True)
+                self._collect_lost_coroutines()
+                findings = self.collector.drain()
+            self._dispatch(findings, None)
+            with self._shielded():
+                self._cover_outside_tests()
+        if self.is_worker:
+            with self._shielded():
+                self._send_to_controller()
+        elif self.reports:
+            with self._shielded():
+                self._reconcile_baseline()
         if self.unattributed_strict and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         self._record_internal_errors()
@@ -317,24 +447,94 @@ class GuardPlugin:
         (``pytest_unconfigure``).
         """
         gc.collect(1)
-        if self.collector.instrumentation.pending() or not self.config.pluginmanager.has_plugin("unraisableexception"):
+        if (
+            self.collector.instrumentation.pending()
+            or self.is_worker  # what pytest's final collection finds could not reach the controller
+            or self.updating_baseline  # ... nor the baseline
+            or not self.config.pluginmanager.has_plugin("unraisableexception")
+        ):
             gc.collect()
+
+    def _cover_outside_tests(self) -> None:
+        """Which baseline entries outside any test this session could have found again: their phase
+        ran (a wide fixture was set up; collection always runs) and their file was imported."""
+        baseline = self.baseline
+        if baseline is None:
+            return
+        loaded = {
+            os.path.realpath(path)
+            for module in list(sys.modules.values())
+            if isinstance(path := getattr(module, "__file__", None), str)
+        }
+        for key in baseline.entries:
+            if not key.outside_tests or key.test[1:-1] not in self.phases_run:
+                continue
+            if os.path.realpath(os.path.join(self.rootdir, key.path)) in loaded:
+                self.covered_outside_tests.add(key)
+
+    def _send_to_controller(self) -> None:
+        """A worker's last word: findings made after its last test (those made during a test went with
+        its report), and which baseline entries outside the tests it covered."""
+        output: dict[str, Any] = self.config.workeroutput  # type: ignore[attr-defined]
+        output[_WORKER_OUTPUT_KEY] = {
+            "findings": [finding.to_wire() for finding in self._after_last_test],
+            "covered": [dataclasses.astuple(key) for key in self.covered_outside_tests],
+        }
+
+    def worker_finished(self, output: dict[str, Any]) -> None:
+        """The controller receives a worker's last word (see ``_send_to_controller``)."""
+        with self._shielded():
+            self.received(output.get("findings", []), None)
+            self.covered_outside_tests.update(Key(*fields) for fields in output.get("covered", []))
+
+    def _covered(self, key: Key) -> bool:
+        return key in self.covered_outside_tests if key.outside_tests else key.test in self.tests_run
+
+    def _reconcile_baseline(self) -> None:
+        """Stale entries for the summary, and, when asked, the updated file."""
+        baseline = self.baseline
+        if baseline is None:
+            return
+        found = (Key.of(finding, self.rootdir) for finding in self.findings)
+        self.reconciliation = reconcile(baseline.entries, found, self._covered)
+        if self.updating_baseline:
+            _reporting.write_atomically(baseline.path, render(self.reconciliation.updated))
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self) -> None:
         """After pytest's own last garbage collection: report what it finalized, and write the report file."""
-        if not self.active:
-            return
-        late: list[Finding] = []
-        with self._shielded():
-            self.collector.outside_phase = "session end"
-            late = self.collector.drain()
-        if late:
+        if self.active:
+            late: list[Finding] = []
             with self._shielded():
-                self._report_late(late)
-        if self.report_path is not None:
+                self.collector.outside_phase = "session end"
+                late = [self._judged(finding) for finding in self.collector.drain()]
+            if late:
+                self._account(late, None)
+                if self.reports:
+                    with self._shielded():
+                        self._report_late(late)
+                        self._reconcile_baseline()  # the update must hold them too
+        if self.reports and self.report_path is not None:
             with self._shielded():
-                _reporting.write_json(self.report_path, self.mode.value, self.collector.findings, self.rootdir)
+                _reporting.write_json(
+                    self.report_path, self.mode.value, self.findings, self.rootdir, self._baseline_summary()
+                )
+
+    def _baseline_summary(self) -> dict[str, Any] | None:
+        """The report file's ``baseline`` section."""
+        baseline, reconciliation = self.baseline, self.reconciliation
+        if baseline is None or reconciliation is None:
+            return None
+        section: dict[str, Any] = {"path": _reporting.relative_path(baseline.path, self.rootdir)}
+        if self.updating_baseline:
+            section["updated"] = {
+                "added": reconciliation.added,
+                "removed": reconciliation.removed,
+                "kept_not_run": reconciliation.kept_not_run,
+            }
+        else:
+            section["stale"] = [key.to_json(count) for key, count in sorted(reconciliation.stale.items())]
+        return section
 
     def _report_late(self, late: list[Finding]) -> None:
         """Findings of pytest's final garbage collection: the summary is printed and warnings are no longer
@@ -344,10 +544,20 @@ class GuardPlugin:
             terminal.write_sep("=", "asyncmock-guard: found by pytest's final garbage collection")
             for line in _reporting.summary_lines(late, self.rootdir):
                 terminal.write_line(line)
-        strict = [finding for finding in late if finding.mode == Mode.STRICT.value]
+            self._annotate(terminal, late)
+        strict = [finding for finding in late if finding.mode == Mode.STRICT.value and not finding.baselined]
         session = self.session
         if strict and session is not None and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _annotate(self, terminal: pytest.TerminalReporter, findings: Iterable[Finding]) -> None:
+        """GitHub workflow commands, one line each, for the findings that are not baselined."""
+        if not self.github:
+            return
+        workspace = os.environ.get("GITHUB_WORKSPACE") or self.rootdir
+        for finding in findings:
+            if not finding.baselined:
+                terminal.write_line(_reporting.github_annotation(finding, self.rootdir, workspace))
 
     def _record_internal_errors(self) -> None:
         collector = self.collector
@@ -372,13 +582,35 @@ class GuardPlugin:
         )
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if self.mode is Mode.OFF:
+        if not self.reports:
             return
         terminalreporter.write_sep("=", "asyncmock-guard")
-        for line in _reporting.summary_lines(self.collector.findings, self.rootdir):
+        for line in _reporting.summary_lines(self.findings, self.rootdir):
             terminalreporter.write_line(line)
         if self.unattributed_strict:
             terminalreporter.write_line(
                 f"{len(self.unattributed_strict)} strict finding(s) were detected outside the test that"
                 " caused them (listed above with their test); the run fails because of them."
             )
+        baseline, reconciliation = self.baseline, self.reconciliation
+        if baseline is not None and reconciliation is not None:
+            if self.updating_baseline:
+                line = _reporting.baseline_update_line(baseline.path, reconciliation, self.rootdir)
+                terminalreporter.write_line(line)
+            else:
+                for line in _reporting.stale_lines(reconciliation.stale):
+                    terminalreporter.write_line(line)
+        self._annotate(terminalreporter, self.findings)
+
+
+class XdistController:
+    """Hooks that exist only with pytest-xdist, registered on its controller (pytest rejects a plugin
+    that implements a hook nobody declared)."""
+
+    def __init__(self, guard: GuardPlugin) -> None:
+        self.guard = guard
+
+    def pytest_testnodedown(self, node: Any) -> None:
+        output = getattr(node, "workeroutput", None)
+        if isinstance(output, dict) and isinstance(output.get(_WORKER_OUTPUT_KEY), dict):
+            self.guard.worker_finished(output[_WORKER_OUTPUT_KEY])

@@ -1,4 +1,5 @@
-"""Every way a finding is shown: the failure section, the warning, the terminal summary, the JSON file."""
+"""Every way a finding is shown: the failure section, the warning, the terminal summary, the JSON file,
+JUnit XML properties and GitHub workflow annotations."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ import tempfile
 import textwrap
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
+from asyncmock_guard._baseline import Key, Reconciliation
 from asyncmock_guard._findings import Finding, FindingKind, relative_path
+
+__all__ = ["relative_path"]  # re-exported for the plugin
 
 REPORT_VERSION = 1
 
@@ -22,10 +27,6 @@ class AsyncMockGuardWarning(pytest.PytestWarning):
 
 class AsyncMockGuardInternalWarning(pytest.PytestWarning):
     """The guard itself failed; the test run went on unchanged."""
-
-
-def owner(finding: Finding) -> str:
-    return finding.nodeid if finding.nodeid is not None else f"<{finding.phase}>"
 
 
 def format_finding(finding: Finding, rootdir: str) -> str:
@@ -52,8 +53,14 @@ def failure_text(findings: Sequence[Finding], rootdir: str) -> str:
 def warning_text(finding: Finding, rootdir: str, current_nodeid: str | None) -> str:
     text = format_finding(finding, rootdir)
     if finding.nodeid != current_nodeid:
-        text += f"\n  (the coroutine was created in {owner(finding)}; it was only detected now)"
+        text += f"\n  (the coroutine was created in {finding.owner}; it was only detected now)"
     return text
+
+
+def _order(finding: Finding, rootdir: str) -> tuple[str, str, int, str, str]:
+    """Test, file, line: the same order whatever order the findings came in (pytest-xdist)."""
+    where = finding.where
+    return (finding.owner, relative_path(where.path, rootdir), where.line, finding.kind, finding.subject)
 
 
 def summary_lines(findings: Sequence[Finding], rootdir: str) -> list[str]:
@@ -63,26 +70,96 @@ def summary_lines(findings: Sequence[Finding], rootdir: str) -> list[str]:
     counts = Counter(finding.kind for finding in findings)
     ordered = [kind for kind in FindingKind if counts[kind]]
     total = len(findings)
-    lines = [f"{total} finding{'s' if total != 1 else ''}: " + ", ".join(f"{counts[kind]} {kind}" for kind in ordered)]
+    head = f"{total} finding{'s' if total != 1 else ''}"
+    baselined = sum(finding.baselined for finding in findings)
+    if baselined:
+        head += f" ({baselined} baselined, {total - baselined} new)"
+    lines = [f"{head}: " + ", ".join(f"{counts[kind]} {kind}" for kind in ordered)]
     lines += [
-        f"{owner(finding)}  {finding.kind}  {finding.subject}  {finding.where.short(rootdir)}" for finding in findings
+        f"{finding.owner}  {finding.kind}  {finding.subject}  {finding.where.short(rootdir)}"
+        + ("  (baselined)" if finding.baselined else "")
+        for finding in sorted(findings, key=lambda finding: _order(finding, rootdir))
     ]
     return lines
 
 
-def write_json(path: str, mode: str, findings: Sequence[Finding], rootdir: str) -> None:
-    """Write the report atomically, so a CI step never reads half a file."""
-    document = {
+def stale_lines(stale: Counter[Key]) -> list[str]:
+    """Baseline entries this run covered and did not find again: fixed, so the baseline can shrink."""
+    total = sum(stale.values())
+    if not total:
+        return []
+    lines = [
+        f"{total} stale baseline entr{'ies' if total != 1 else 'y'} (not found again; "
+        "--asyncmock-guard-update-baseline removes them):"
+    ]
+    for key, count in sorted(stale.items()):
+        times = f" ({count}x)" if count > 1 else ""
+        lines.append(f"{key.test}  {key.kind}  {key.subject}  {key.path}: {key.line_text}{times}")
+    return lines
+
+
+def baseline_update_line(path: str, reconciliation: Reconciliation, rootdir: str) -> str:
+    total = sum(reconciliation.updated.values())
+    line = (
+        f"baseline {relative_path(path, rootdir)} updated: {reconciliation.added} added,"
+        f" {reconciliation.removed} removed, {total} entr{'ies' if total != 1 else 'y'} in all"
+    )
+    if reconciliation.kept_not_run:
+        line += f" ({reconciliation.kept_not_run} kept for tests that did not run)"
+    return line
+
+
+def junit_property(finding: Finding, rootdir: str) -> str:
+    """The value of a finding's ``asyncmock_guard`` property in the JUnit XML: the whole report."""
+    status = "baselined" if finding.baselined else finding.mode
+    return f"({status}) {format_finding(finding, rootdir)}"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotation(finding: Finding, rootdir: str, workspace: str) -> str:
+    """A GitHub workflow command that puts the finding on its line of the pull request: an error in
+    strict mode, a warning in warn mode. The file is relative to the workspace, as GitHub wants it."""
+    level = "error" if finding.mode == "strict" else "warning"
+    path = relative_path(finding.where.path, workspace)
+    title = f"asyncmock-guard: {finding.kind} {finding.subject}"
+    body = format_finding(finding, rootdir) + f"\n  test: {finding.owner}"
+    return (
+        f"::{level} file={_escape_property(path)},line={finding.where.line},title={_escape_property(title)}"
+        f"::{_escape_data(body)}"
+    )
+
+
+def write_json(
+    path: str, mode: str, findings: Sequence[Finding], rootdir: str, baseline: dict[str, Any] | None = None
+) -> None:
+    """Write the report (findings in the summary's order) atomically, so a CI step never reads half a file."""
+    document: dict[str, Any] = {
         "version": REPORT_VERSION,
         "mode": mode,
-        "findings": [finding.to_json(relative_path(finding.where.path, rootdir)) for finding in findings],
+        "findings": [
+            finding.to_json(relative_path(finding.where.path, rootdir), Key.of(finding, rootdir).fingerprint)
+            for finding in sorted(findings, key=lambda finding: _order(finding, rootdir))
+        ],
     }
+    if baseline is not None:
+        document["baseline"] = baseline
+    write_atomically(path, json.dumps(document, indent=2) + "\n")
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write to a temporary file in the same directory, then rename it over ``path``."""
     directory = os.path.dirname(path) or "."
-    handle, temporary = tempfile.mkstemp(prefix=".asyncmock-guard-", suffix=".json", dir=directory)
+    handle, temporary = tempfile.mkstemp(prefix=".asyncmock-guard-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(document, stream, indent=2)
-            stream.write("\n")
+            stream.write(text)
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
