@@ -184,6 +184,8 @@ class GuardPlugin:
 
     def pytest_report_header(self) -> str:
         parts = [f"asyncmock-guard: mode {self.mode}"]
+        if not self.modes.installs:
+            return parts[0]
         if self.modes.by_path.rules:
             parts.append(f"{len(self.modes.by_path.rules)} path rule(s)")
         if self.report_path:

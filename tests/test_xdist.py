@@ -1,0 +1,180 @@
+"""pytest-xdist: the workers' findings reach the controller once; ``-n 2`` reports what ``-n 0`` reports."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from _guardrun import GuardRun, run_guard, write_project
+
+pytest.importorskip("xdist")
+
+APP = """
+def first(cursor):
+    return cursor.fetchall()[0]
+
+
+def save(db, item):
+    db.add(item)
+"""
+
+CONFTEST = """
+from unittest.mock import AsyncMock
+import pytest
+
+@pytest.fixture(scope="session")
+def warm_cache():
+    cache = AsyncMock()
+    cache.warm()  # dropped once per worker: one finding all the same
+    return cache
+"""
+
+TEST_A = """
+from unittest.mock import AsyncMock, MagicMock
+import app
+
+
+def test_crash():
+    cursor = AsyncMock()
+    cursor.fetchall.return_value = ["a"]
+    assert app.first(cursor) == "a"
+
+
+def test_silent(warm_cache):
+    db = AsyncMock()
+    app.save(db, 1)
+
+
+def test_cycle():
+    db = AsyncMock()
+    holder = {"db": db}
+    holder["self"] = holder
+    holder["lost"] = db.add(1)
+
+
+def test_fine(warm_cache):
+    db = MagicMock()
+    app.save(db, 1)
+    db.add.assert_called_once_with(1)
+"""
+
+TEST_B = """
+from unittest.mock import AsyncMock, MagicMock
+import pytest
+import app
+
+pytestmark = pytest.mark.asyncmock_guard("warn")
+
+
+def test_legacy(warm_cache):
+    db = AsyncMock()
+    app.save(db, 2)
+
+
+@pytest.mark.parametrize("n", range(4))
+def test_many(n):
+    db = MagicMock()
+    app.save(db, n)
+"""
+
+
+def _project(pytester: pytest.Pytester) -> None:
+    write_project(pytester, app=APP, conftest=CONFTEST, test_a=TEST_A, test_b=TEST_B)
+
+
+def _summary(run: GuardRun) -> list[str]:
+    lines = run.output.splitlines()
+    start = next(index for index, line in enumerate(lines) if re.fullmatch(r"=+ asyncmock-guard =+", line))
+    end = next(index for index in range(start + 1, len(lines)) if lines[index].startswith("="))
+    return lines[start:end]
+
+
+def _failed(run: GuardRun) -> list[str]:
+    """The tests that failed or errored (a strict finding of the teardown is an error)."""
+    lines = run.output.splitlines()
+    return sorted(line.split()[1] for line in lines if line.startswith(("FAILED ", "ERROR ")))
+
+
+def _outcomes(run: GuardRun) -> dict[str, int]:
+    outcomes = run.result.parseoutcomes()
+    outcomes.pop("warnings", None)  # Python's own, per process; the guard's are compared via the report
+    return outcomes
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+@pytest.mark.parametrize("dist", ["load", "loadfile"])
+def test_two_workers_report_what_one_process_reports(pytester: pytest.Pytester, mode: str, dist: str) -> None:
+    _project(pytester)
+    single = run_guard(pytester, mode, "-n", "0", "-rA")
+    double = run_guard(pytester, mode, "-n", "2", f"--dist={dist}", "-rA")
+
+    assert "2 workers" in double.output
+    assert double.document == single.document
+    kinds = sorted((finding["nodeid"] or "", finding["kind"]) for finding in double.findings)
+    assert kinds == [
+        ("", "never-awaited"),  # the session fixture, set up on both workers, is reported once
+        ("test_a.py::test_crash", "coroutine-misuse"),
+        ("test_a.py::test_cycle", "never-awaited"),
+        ("test_a.py::test_silent", "never-awaited"),
+        ("test_b.py::test_legacy", "never-awaited"),
+    ]
+    assert _summary(double) == _summary(single)
+    assert double.output.count("= asyncmock-guard =") == 1
+    assert _outcomes(double) == _outcomes(single)
+    assert _failed(double) == _failed(single)
+    assert double.result.ret == single.result.ret == pytest.ExitCode.TESTS_FAILED
+    if mode == "strict":
+        assert _failed(double) == ["test_a.py::test_crash", "test_a.py::test_cycle", "test_a.py::test_silent"]
+    else:
+        assert _failed(double) == ["test_a.py::test_crash"]  # its own AttributeError
+    # the warn-mode test warns on the controller's warnings summary, attributed to itself
+    assert "test_b.py::test_legacy" in double.output.split("warnings summary")[1]
+
+
+def test_one_baseline_update_with_two_workers(pytester: pytest.Pytester) -> None:
+    _project(pytester)
+    single = run_guard(
+        pytester, "strict", "-n", "0", "--asyncmock-guard-baseline=b0.json", "--asyncmock-guard-update-baseline"
+    )
+    double = run_guard(
+        pytester, "strict", "-n", "2", "--asyncmock-guard-baseline=b2.json", "--asyncmock-guard-update-baseline"
+    )
+    assert (pytester.path / "b2.json").read_text() == (pytester.path / "b0.json").read_text()
+    assert len(json.loads((pytester.path / "b2.json").read_text())["entries"]) == 5
+    for run in (single, double):
+        assert run.output.count("baseline b") == 1
+        run.result.stdout.fnmatch_lines(["baseline b?.json updated: 5 added, 0 removed, 5 entries in all"])
+
+    # The baselined findings pass; a new one fails its own test, on whichever worker it ran.
+    (pytester.path / "test_c.py").write_text(
+        "from unittest.mock import AsyncMock\nimport app\n\n\n"
+        "def test_new():\n    db = AsyncMock()\n    app.save(db, 3)\n"
+    )
+    checked = run_guard(pytester, "strict", "-n", "2", "--asyncmock-guard-baseline=b2.json", "-rA")
+    assert _failed(checked) == ["test_a.py::test_crash", "test_c.py::test_new"]  # test_crash: its own error
+    new = [finding for finding in checked.findings if not finding["baselined"]]
+    assert [finding["nodeid"] for finding in new] == ["test_c.py::test_new"]
+    assert "stale" not in checked.output
+
+
+def test_partial_update_with_two_workers_keeps_the_rest(pytester: pytest.Pytester) -> None:
+    _project(pytester)
+    run_guard(pytester, "strict", "-n", "2", "--asyncmock-guard-baseline=b.json", "--asyncmock-guard-update-baseline")
+    before: list[dict[str, Any]] = json.loads((pytester.path / "b.json").read_text())["entries"]
+    (pytester.path / "test_a.py").write_text(TEST_A.replace('holder["lost"] = db.add(1)', 'holder["kept"] = 1'))
+    partial = run_guard(
+        pytester,
+        "strict",
+        "-n",
+        "2",
+        "--asyncmock-guard-baseline=b.json",
+        "--asyncmock-guard-update-baseline",
+        "test_b.py",
+    )
+    partial.result.stdout.fnmatch_lines(
+        ["baseline b.json updated: 0 added, 0 removed, 5 entries in all (3 kept for tests that did not run)"]
+    )
+    assert json.loads((pytester.path / "b.json").read_text())["entries"] == before
