@@ -485,7 +485,7 @@ def test_parse_rejects_an_unknown_mode(tmp_path: Path) -> None:
     with pytest.raises(pytest.UsageError) as excinfo:
         PathModes.parse(["tests/** = warn", line], tmp_path)
     message = str(excinfo.value)
-    assert f"the mode of {line!r} in ini option asyncmock_guard_paths" in message
+    assert f"the mode of {line!r} in ini option asyncmock_guard_paths is 'loud';" in message
     assert "valid modes are 'strict', 'warn', 'off'" in message
 
 

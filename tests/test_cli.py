@@ -81,7 +81,7 @@ def test_report_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         "  2  tests/test_b.py",
         "  1  <collection>",
         "",
-        "top 10 subjects (the mocks as the tests name them):",
+        "top subjects (the mocks as the tests name them):",
         "  2  db.execute",
         "  1  cache.get",
         "  1  client.get",
@@ -123,7 +123,7 @@ def test_top_truncates_the_tables_but_not_the_kinds(tmp_path: Path, capsys: pyte
         "  2  tests/test_a.py",
         "     ... and 2 more (3)",
         "",
-        "top 1 subjects (the mocks as the tests name them):",
+        "top subjects (the mocks as the tests name them):",
         "  2  db.execute",
         "     ... and 3 more (3)",
     ]
@@ -168,7 +168,7 @@ def test_baseline_summary_weights_entries_by_count(tmp_path: Path, capsys: pytes
         "  2  <session fixture settings>",
         "  1  tests/test_b.py",
         "",
-        "top 10 subjects (the mocks as the tests name them):",
+        "top subjects (the mocks as the tests name them):",
         "  3  db.execute",
         "  2  settings",
         "  1  db.commit",
@@ -283,7 +283,7 @@ def test_python_m_runs_the_summary(tmp_path: Path) -> None:
     assert result.stderr == ""
     lines = result.stdout.splitlines()
     assert lines[0] == f"{path} (report): 5 findings, 2 baselined, 3 new"
-    assert "top 2 subjects (the mocks as the tests name them):" in lines
+    assert "top subjects (the mocks as the tests name them):" in lines
 
 
 def test_python_m_reports_errors(tmp_path: Path) -> None:

@@ -69,7 +69,8 @@ def _report_row(path: str, index: int, finding: object) -> Row:
     ):
         raise InputError(f"{path}: finding {index + 1} is malformed (kind, subject and where.path are needed)")
     nodeid = finding.get("nodeid")
-    test = nodeid if isinstance(nodeid, str) else f"<{finding.get('phase', 'outside the tests')}>"
+    phase = finding.get("phase")
+    test = nodeid if isinstance(nodeid, str) else f"<{phase if isinstance(phase, str) else 'outside the tests'}>"
     return Row(finding["kind"], test, finding["subject"], where["path"], finding.get("baselined") is True)
 
 
@@ -107,7 +108,7 @@ def summarize(source: str, what: str, rows: Sequence[Row], top: int) -> list[str
         ("per kind", counts("kind"), None),
         ("per file (where the misuse happens)", counts("path"), top),
         ("per test file", counts("test_file"), top),
-        (f"top {top} subjects (the mocks as the tests name them)", counts("subject"), top),
+        ("top subjects (the mocks as the tests name them)", counts("subject"), top),
     ):
         lines.append("")
         lines += _table(title, counter, limit)

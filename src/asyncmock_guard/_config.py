@@ -121,7 +121,7 @@ class PathModes:
                     f"asyncmock-guard: ini option {PATHS_INI} has {line!r}; write one 'GLOB = MODE' per line,"
                     " e.g. 'tests/legacy/** = warn'"
                 )
-            rules.append((glob, Mode.parse(mode, f"the mode of {line!r} in ini option {PATHS_INI}")))
+            rules.append((glob, Mode.parse(mode.strip(), f"the mode of {line!r} in ini option {PATHS_INI}")))
         return cls(rules, rootdir)
 
     def turns_on(self) -> bool:
@@ -175,7 +175,7 @@ def _glob_pattern(glob: str) -> re.Pattern[str]:
             body = glob[index + 1 : close]
             negate = body.startswith("!")
             body = re.escape(body[1:] if negate else body).replace("\\-", "-")
-            out.append(f"[{'^' if negate else ''}{body}]")
+            out.append(f"[^/{body}]" if negate else f"[{body}]")
             index = close + 1
         else:
             out.append(re.escape(glob[index]))
