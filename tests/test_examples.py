@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,3 +65,46 @@ def test_readme_pattern_3_report_is_real(pytester: pytest.Pytester) -> None:
     output = {line.strip() for line in result.stdout.lines}
     missing = [line for line in _readme_pattern_3_report() if line.strip() not in output]
     assert not missing, missing
+
+
+def _walkthrough() -> tuple[list[list[str]], list[list[str]]]:
+    """The legacy-suite walkthrough's commands (bash blocks) and outputs (plain blocks), in order."""
+    readme = (REPOSITORY / "README.md").read_text()
+    section = readme.split("## Adopting it in a legacy suite", 1)[1].split("\n## ", 1)[0]
+    commands: list[list[str]] = []
+    outputs: list[list[str]] = []
+    for language, body in re.findall(r"```(\w*)\n(.*?)```", section, flags=re.DOTALL):
+        if language == "bash":
+            commands.append(shlex.split(body.strip()))
+        else:
+            outputs.append([line for line in body.splitlines() if line.strip() and line != "..."])
+    return commands, outputs
+
+
+def test_readme_legacy_walkthrough_is_real(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = pytester.path / "suite"
+    shutil.copytree(REPOSITORY / "examples", project)
+    commands, outputs = _walkthrough()
+    assert len(commands) == 3
+    assert len(outputs) == 5
+    warn, record, update = commands
+    assert warn[0] == record[0] == update[0] == "pytest"
+
+    def run(command: list[str], expected: list[str]) -> None:
+        result = pytester.run(sys.executable, "-m", *command, "-p", "no:cacheprovider", timeout=120)
+        lines = result.stdout.lines
+        missing = [line for line in expected if not any(line in actual for actual in lines)]
+        assert not missing, (missing, result.stdout.str())
+
+    monkeypatch.chdir(project)
+    run(warn, outputs[0])
+    run(record, outputs[1])
+    with (project / "pytest.ini").open("a") as ini:
+        ini.write("asyncmock_guard_baseline = asyncmock-guard-baseline.json\n")
+    run(["pytest", "-p", "asyncmock_guard"], outputs[2])
+    tests = project / "tests" / "test_seed_patterns.py"
+    signature = "async def test_wrong_sync_method_as_async_mock(mock_db: AsyncMock) -> None:\n"
+    assert signature in tests.read_text()
+    tests.write_text(tests.read_text().replace(signature, signature + "    mock_db.add = MagicMock()\n"))
+    run(["pytest", "-p", "asyncmock_guard"], outputs[3])
+    run(update, outputs[4])
