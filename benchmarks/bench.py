@@ -1,13 +1,17 @@
-"""Measure what the guard costs: run a generated AsyncMock-heavy suite plain, in strict and in warn mode.
+"""Measure what the guard costs: run a generated AsyncMock-heavy suite plain, in strict and in warn mode,
+in one process and with pytest-xdist workers.
 
-    python benchmarks/bench.py [--tests 1000] [--rounds 5] [--max-ratio 1.05] [--json out.json] [--keep DIR]
+    python benchmarks/bench.py [--tests 1000] [--rounds 5] [--workers 2] [--max-ratio 1.05] [--json out.json]
+                               [--keep DIR]
 
 The suite uses AsyncMock *correctly* (the guard must find nothing in it): SQLAlchemy-style sessions,
 httpx-style clients, async context managers and iterators, gather, create_task, side effects, autospec,
 in async tests (pytest-asyncio) and sync tests (asyncio.run). Configurations are interleaved in every
 round to cancel drift. Each run's CPU time (user + system, of the pytest process) is measured besides
 its wall time: on a shared machine it is the steadier of the two, so the ratios compare the median CPU
-times (the minimum wall times are printed too). This is a measurement, not a test.
+times (the minimum wall times are printed too). With ``--workers N`` (default 2; 0 skips it) the same three
+configurations run again under ``pytest -n N``: the CPU time then includes the workers', and each ratio is
+taken against the plain run with the same number of workers. This is a measurement, not a test.
 """
 
 from __future__ import annotations
@@ -205,11 +209,22 @@ def generate(directory: Path, tests: int) -> int:
     return modules * per_module
 
 
-CONFIGURATIONS: dict[str, list[str]] = {
+BASE_CONFIGURATIONS: dict[str, list[str]] = {
     "plain": ["-p", "no:asyncmock_guard"],
     "strict": ["-p", "asyncmock_guard", "--asyncmock-guard=strict"],
     "warn": ["-p", "asyncmock_guard", "--asyncmock-guard=warn"],
 }
+
+
+def configurations(workers: int) -> dict[str, list[str]]:
+    """The three configurations in one process (``-p no:xdist``, as a suite without pytest-xdist runs),
+    and, with ``workers``, the same three under ``-n workers``."""
+    found = {name: [*arguments, "-p", "no:xdist"] for name, arguments in BASE_CONFIGURATIONS.items()}
+    if workers:
+        found.update(
+            {f"{name} -n{workers}": [*arguments, "-n", str(workers)] for name, arguments in BASE_CONFIGURATIONS.items()}
+        )
+    return found
 
 
 def run_once(directory: Path, arguments: list[str], expected: int) -> tuple[float, float]:
@@ -235,10 +250,26 @@ def run_once(directory: Path, arguments: list[str], expected: int) -> tuple[floa
     return elapsed, cpu
 
 
+def measure(
+    directory: Path, configured: dict[str, list[str]], count: int, rounds: int
+) -> dict[str, list[tuple[float, float]]]:
+    """Every configuration once per round, in a rotating order, after one warm-up run each."""
+    for arguments in configured.values():  # warm up bytecode caches and the page cache
+        run_once(directory, arguments, count)
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in configured}
+    for round_number in range(rounds):
+        order = list(configured)
+        order = order[round_number % len(order) :] + order[: round_number % len(order)]
+        for name in order:
+            runs[name].append(run_once(directory, configured[name], count))
+    return runs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tests", type=int, default=1000, help="about how many tests to generate")
     parser.add_argument("--rounds", type=int, default=7, help="rounds; each runs every configuration once")
+    parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers for the second set (0: none)")
     parser.add_argument("--max-ratio", type=float, default=1.05, help="exit 1 if strict or warn exceed this ratio")
     parser.add_argument("--json", type=Path, help="write the measurements to this file")
     parser.add_argument("--keep", type=Path, help="generate the suite into this directory and keep it")
@@ -249,28 +280,29 @@ def main() -> int:
         directory.mkdir(parents=True, exist_ok=True)
         count = generate(directory, options.tests)
         print(f"suite: {count} tests in {directory}; {options.rounds} rounds; python {sys.version.split()[0]}")
-        for arguments in CONFIGURATIONS.values():  # warm up bytecode caches and the page cache
-            run_once(directory, arguments, count)
-        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in CONFIGURATIONS}
-        for round_number in range(options.rounds):
-            order = list(CONFIGURATIONS)
-            order = order[round_number % len(order) :] + order[: round_number % len(order)]
-            for name in order:
-                runs[name].append(run_once(directory, CONFIGURATIONS[name], count))
+        runs = measure(directory, configurations(options.workers), count, options.rounds)
 
     wall = {name: min(w for w, _ in values) for name, values in runs.items()}
     cpu = {name: statistics.median(c for _, c in values) for name, values in runs.items()}
-    ratios = {name: cpu[name] / cpu["plain"] for name in ("strict", "warn")}
-    print(f"{'configuration':<14}{'median cpu s':>13}{'ratio':>8}{'min wall s':>12}{'ratio':>8}")
+    suffixes = [""] + ([f" -n{options.workers}"] if options.workers else [])
+    ratios = {
+        f"{mode}{suffix}": cpu[f"{mode}{suffix}"] / cpu[f"plain{suffix}"]
+        for suffix in suffixes
+        for mode in ("strict", "warn")
+    }
+    print(f"{'configuration':<18}{'median cpu s':>13}{'ratio':>8}{'min wall s':>12}{'ratio':>8}")
     for name in runs:
+        plain = "plain" + name[len(name.split(" ")[0]) :]
         print(
-            f"{name:<14}{cpu[name]:>13.3f}{cpu[name] / cpu['plain']:>8.3f}"
-            f"{wall[name]:>12.3f}{wall[name] / wall['plain']:>8.3f}"
+            f"{name:<18}{cpu[name]:>13.3f}{cpu[name] / cpu[plain]:>8.3f}"
+            f"{wall[name]:>12.3f}{wall[name] / wall[plain]:>8.3f}"
         )
-    print(
-        f"strict/plain = {ratios['strict']:.3f}   warn/plain = {ratios['warn']:.3f}"
-        f"   (median CPU time; target <= {options.max_ratio})"
-    )
+    for suffix in suffixes:
+        strict, warn = ratios["strict" + suffix], ratios["warn" + suffix]
+        print(
+            f"strict/plain{suffix} = {strict:.3f}   warn/plain{suffix} = {warn:.3f}"
+            f"   (median CPU time; target <= {options.max_ratio})"
+        )
     if options.json:
         document = {"tests": count, "runs": runs, "cpu_ratios": ratios}
         options.json.write_text(json.dumps(document, indent=2) + "\n")

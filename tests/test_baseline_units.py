@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import linecache
 import os
@@ -44,7 +43,7 @@ def _key(**changes: str) -> Key:
     key = Key(
         path="tests/test_orders.py", test=NODEID, kind="never-awaited", subject="db.execute", line_text="db.execute()"
     )
-    return dataclasses.replace(key, **changes)
+    return key._replace(**changes)
 
 
 @pytest.fixture

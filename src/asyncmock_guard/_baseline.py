@@ -14,8 +14,7 @@ import json
 import linecache
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -31,9 +30,9 @@ def line_text(path: str, line: int) -> str:
     return " ".join(linecache.getline(path, line).split())
 
 
-@dataclass(frozen=True, order=True)
-class Key:
-    """A finding's identity across edits (the field order is the file's sort order)."""
+class Key(NamedTuple):
+    """A finding's identity across edits (the field order is the file's sort order). A named tuple,
+    not a dataclass, like the finding (see ``Finding``)."""
 
     path: str
     test: str
@@ -137,8 +136,7 @@ def _entries(path: str, document: object) -> Counter[Key]:
     return entries
 
 
-@dataclass
-class Reconciliation:
+class Reconciliation(NamedTuple):
     """What this run says about the baseline: stale entries, and the file an update writes."""
 
     stale: Counter[Key]

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import enum
 import os
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class FindingKind(str, enum.Enum):
@@ -38,8 +37,7 @@ def relative_path(path: str, rootdir: str | None) -> str:
     return path if relative.startswith("..") else relative.replace(os.sep, "/")
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     """A place in the user's code: an absolute path, a line and the function it is in."""
 
     path: str
@@ -51,26 +49,70 @@ class Location:
         return f"{relative_path(self.path, rootdir)}:{self.line}"
 
 
-@dataclass(frozen=True)
 class Finding:
     """One misuse, attributed to the test (``nodeid``) during which its coroutine was created.
 
     ``nodeid`` is None for code that runs outside any test (collection, session fixtures);
-    ``phase`` then says where it ran.
+    ``phase`` then says where it ran. Treated as immutable. A plain class, not a dataclass: it is
+    imported with the guard by every run, and a dataclass compiles its methods at import.
     """
 
-    kind: FindingKind
-    nodeid: str | None
-    subject: str
-    where: Location
-    message: str
-    fix: str
-    operation: str | None = None
-    phase: str = "call"
-    # The mode in force for the owning test ("strict" or "warn"); not part of the report format.
-    mode: str = field(default="strict", compare=False)
-    # Recorded in the baseline: listed, but it fails no test and raises no warning.
-    baselined: bool = field(default=False, compare=False)
+    __slots__ = ("baselined", "fix", "kind", "message", "mode", "nodeid", "operation", "phase", "subject", "where")
+
+    def __init__(  # noqa: PLR0917 - positional like the dataclass it was; every caller names the rest
+        self,
+        kind: FindingKind,
+        nodeid: str | None,
+        subject: str,
+        where: Location,
+        message: str,
+        fix: str,
+        operation: str | None = None,
+        *,
+        phase: str = "call",
+        mode: str = "strict",
+        baselined: bool = False,
+    ) -> None:
+        self.kind = kind
+        self.nodeid = nodeid
+        self.subject = subject
+        self.where = where
+        self.message = message
+        self.fix = fix
+        self.operation = operation
+        self.phase = phase
+        # The mode in force for the owning test ("strict" or "warn"); not part of the report format.
+        self.mode = mode
+        # Recorded in the baseline: listed, but it fails no test and raises no warning.
+        self.baselined = baselined
+
+    def _identity(self) -> tuple[object, ...]:
+        """What makes two findings the same one (their mode and baseline status aside)."""
+        return (self.kind, self.nodeid, self.subject, self.where, self.message, self.fix, self.operation, self.phase)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Finding) and self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
+
+    def __repr__(self) -> str:
+        return f"Finding({self.kind.value}, {self.owner!r}, {self.subject!r}, {self.where.path}:{self.where.line})"
+
+    def accepted(self) -> Finding:
+        """The same finding, recorded in the baseline."""
+        return Finding(
+            self.kind,
+            self.nodeid,
+            self.subject,
+            self.where,
+            self.message,
+            self.fix,
+            self.operation,
+            phase=self.phase,
+            mode=self.mode,
+            baselined=True,
+        )
 
     @property
     def owner(self) -> str:

@@ -14,7 +14,6 @@ report file, one baseline update.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import gc
 import os
 import sys
@@ -364,7 +363,7 @@ class GuardPlugin:
         if baseline is None:
             return finding
         if self.updating_baseline or baseline.claim(Key.of(finding, self.rootdir)):
-            return dataclasses.replace(finding, baselined=True)
+            return finding.accepted()
         return finding
 
     def _account(self, findings: Iterable[Finding], current_nodeid: str | None) -> None:
@@ -480,7 +479,7 @@ class GuardPlugin:
         output: dict[str, Any] = self.config.workeroutput  # type: ignore[attr-defined]
         output[_WORKER_OUTPUT_KEY] = {
             "findings": [finding.to_wire() for finding in self._after_last_test],
-            "covered": [dataclasses.astuple(key) for key in self.covered_outside_tests],
+            "covered": [tuple(key) for key in self.covered_outside_tests],
         }
 
     def worker_finished(self, output: dict[str, Any]) -> None:
