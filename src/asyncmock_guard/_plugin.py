@@ -40,7 +40,7 @@ _REPORT_ATTRIBUTE = "asyncmock_guard"  # the findings a pytest-xdist worker atta
 _WORKER_OUTPUT_KEY = "asyncmock_guard"
 _JUNIT_PROPERTY = "asyncmock_guard"
 # What runs in every session outside the tests (the wide fixtures are added as they are set up).
-_SESSION_PHASES = frozenset({"conftest import", "collection", "session end"})
+_SESSION_PHASES = frozenset({"conftest import", "collection", "between tests", "session end"})
 _mode_key = pytest.StashKey[Mode]()
 _early_collector_key = pytest.StashKey[Collector]()
 
