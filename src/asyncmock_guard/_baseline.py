@@ -84,22 +84,13 @@ class Baseline:
     def load(cls, path: str, *, missing_ok: bool = False) -> Baseline:
         """Read and check the file; every problem is a usage error that names it."""
         try:
-            with open(path, encoding="utf-8") as stream:
-                text = stream.read()
-        except FileNotFoundError:
-            if missing_ok:
+            document = read_json(path)
+        except UnreadableFileError as problem:
+            if problem.missing and missing_ok:
                 return cls(path, Counter())
-            raise _error(
-                path,
-                "does not exist; record one with --asyncmock-guard-update-baseline",
-            ) from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise _error(path, f"cannot be read ({error})") from None
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise _error(path, f"is not valid JSON ({error})") from None
-        return cls(path, _entries(path, document))
+            hint = "; record one with --asyncmock-guard-update-baseline" if problem.missing else ""
+            raise _error(path, f"{problem}{hint}") from None
+        return cls(path, entries_from(path, document))
 
     def claim(self, key: Key) -> bool:
         """Whether this occurrence of ``key`` is accepted; each recorded occurrence is accepted once."""
@@ -109,11 +100,35 @@ class Baseline:
         return True
 
 
+class UnreadableFileError(Exception):
+    """What is wrong with a JSON file the guard reads, as the end of a sentence that starts with its name."""
+
+    def __init__(self, problem: str, *, missing: bool = False) -> None:
+        super().__init__(problem)
+        self.missing = missing
+
+
+def read_json(path: str) -> object:
+    """The parsed file (a baseline, or for the summary command a report too)."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            text = stream.read()
+    except FileNotFoundError:
+        raise UnreadableFileError("does not exist", missing=True) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UnreadableFileError(f"cannot be read ({error})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UnreadableFileError(f"is not valid JSON ({error})") from None
+
+
 def _error(path: str, problem: str) -> pytest.UsageError:
     return pytest.UsageError(f"asyncmock-guard: the baseline {path} {problem}")
 
 
-def _entries(path: str, document: object) -> Counter[Key]:
+def entries_from(path: str, document: object) -> Counter[Key]:
+    """The entries of a parsed baseline, checked; ``path`` names it in the usage errors."""
     if not isinstance(document, dict) or not isinstance(document.get("entries"), list):
         raise _error(path, 'is not a baseline: expected a JSON object with an "entries" list')
     version = document.get("version")

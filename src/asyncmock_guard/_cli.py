@@ -4,7 +4,6 @@ team can plan the clean-up: how many findings of each kind, in which files, on w
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -12,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from asyncmock_guard._baseline import Baseline
+from asyncmock_guard._baseline import UnreadableFileError, entries_from, read_json
 
 
 @dataclass(frozen=True)
@@ -38,17 +37,12 @@ class InputError(Exception):
 def read_rows(path: str) -> tuple[str, list[Row]]:
     """What the file is ("report" or "baseline") and its rows."""
     try:
-        with open(path, encoding="utf-8") as stream:
-            document = json.load(stream)
-    except FileNotFoundError:
-        raise InputError(f"{path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"{path} cannot be read ({error})") from None
-    except json.JSONDecodeError as error:
-        raise InputError(f"{path} is not valid JSON ({error})") from None
+        document = read_json(path)
+    except UnreadableFileError as problem:
+        raise InputError(f"{path} {problem}") from None
     if isinstance(document, dict) and "entries" in document:
         try:
-            entries = Baseline.load(path).entries
+            entries = entries_from(path, document)
         except pytest.UsageError as error:
             raise InputError(str(error).removeprefix("asyncmock-guard: ")) from None
         rows = [Row(key.kind, key.test, key.subject, key.path, True, count) for key, count in entries.items()]

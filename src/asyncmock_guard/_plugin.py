@@ -28,7 +28,7 @@ from asyncmock_guard import _config, _frames, _reporting
 from asyncmock_guard._baseline import Baseline, Key, Reconciliation, reconcile, render
 from asyncmock_guard._collector import Collector, TestContext
 from asyncmock_guard._config import Mode, Modes
-from asyncmock_guard._findings import Finding
+from asyncmock_guard._findings import Finding, relative_path
 
 if TYPE_CHECKING:
     from _pytest.fixtures import FixtureDef
@@ -526,7 +526,7 @@ class GuardPlugin:
         baseline, reconciliation = self.baseline, self.reconciliation
         if baseline is None or reconciliation is None:
             return None
-        section: dict[str, Any] = {"path": _reporting.relative_path(baseline.path, self.rootdir)}
+        section: dict[str, Any] = {"path": relative_path(baseline.path, self.rootdir)}
         if self.updating_baseline:
             section["updated"] = {
                 "added": reconciliation.added,

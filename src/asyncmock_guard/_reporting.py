@@ -16,8 +16,6 @@ import pytest
 from asyncmock_guard._baseline import Key, Reconciliation
 from asyncmock_guard._findings import Finding, FindingKind, relative_path
 
-__all__ = ["relative_path"]  # re-exported for the plugin
-
 REPORT_VERSION = 1
 
 
