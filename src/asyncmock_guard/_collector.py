@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
-from asyncmock_guard import _frames
+from asyncmock_guard import _event_loop, _frames
 from asyncmock_guard._config import UserEntries
 from asyncmock_guard._construction import ConstructionWatch, DataConstruction
 from asyncmock_guard._findings import Finding, FindingKind, Location
@@ -162,7 +162,6 @@ class Collector:
     def close_reported_coroutines(self) -> None:
         """Close the reported coroutines that nothing started: they were reported once, and closing an
         unstarted coroutine runs none of its code and keeps Python from warning about it again."""
-        from asyncmock_guard import _event_loop
 
         reported, self._reported_coroutines = self._reported_coroutines, {}
         for coroutine in reported.values():
@@ -771,14 +770,12 @@ class Collector:
     # --- event loops: coroutines handed to a scheduler that will never run them -------------------
     def _hold_reported(self, coroutine: Any) -> None:
         """Keep a reported coroutine alive: collected later, it would be reported again as never-awaited."""
-        from asyncmock_guard import _event_loop
 
         real = _event_loop.unwrapped(coroutine)
         if _event_loop.is_unstarted(real):
             self._reported_coroutines[id(real)] = real
 
     def _is_reported(self, coroutine: Any) -> bool:
-        from asyncmock_guard import _event_loop
 
         return id(_event_loop.unwrapped(coroutine)) in self._reported_coroutines
 
@@ -788,7 +785,7 @@ class Collector:
         """What a coroutine handed to a scheduler is called, where it was made, its test, and whether an
         AsyncMock made it: then it is named by the mock's path (its record knows the rest), else by the
         coroutine function."""
-        from asyncmock_guard import _event_loop, _naming
+        from asyncmock_guard import _naming
 
         record = getattr(coroutine, "_self_record", None)
         real = _event_loop.unwrapped(coroutine)
@@ -839,7 +836,7 @@ class Collector:
     def _explain_runtime_error(self, error: RuntimeError) -> None:
         """A sync test reached asyncio's scheduler with no loop: ``no-running-loop``, once, with the
         coroutine asyncio could not schedule (kept from being reported again as never-awaited)."""
-        from asyncmock_guard import _advice, _event_loop
+        from asyncmock_guard import _advice
 
         if not _event_loop.is_no_loop_error(error):
             return
@@ -878,7 +875,6 @@ class Collector:
     def check_idle_loop(self) -> None:
         """At the end of a sync test: tasks that its code scheduled on a loop that ``get_event_loop()``
         made for it (3.10 to 3.13) and nobody ran."""
-        from asyncmock_guard import _event_loop
 
         loop = _event_loop.idle_loop()
         if loop is None:
@@ -920,7 +916,7 @@ class Collector:
 
     def _test_line_of(self, coroutine: Any) -> _advice.TestLine | None:
         """The running test's line that led to ``coroutine``'s creation, from its creation stack."""
-        from asyncmock_guard import _advice, _event_loop
+        from asyncmock_guard import _advice
 
         context = self.context
         if context is None:
@@ -969,7 +965,6 @@ class Collector:
     def check_scheduler_mocks(self, *, test_ended: bool) -> None:
         """Coroutines that a mock scheduler was handed since the last look and that nothing started;
         when the test has ended, its mocks are no longer held."""
-        from asyncmock_guard import _event_loop
 
         for key, entry in list(self._scheduler_mocks.items()):
             mock = entry.mock()

@@ -41,7 +41,7 @@ _WORKER_OUTPUT_KEY = "asyncmock_guard"
 _JUNIT_PROPERTY = "asyncmock_guard"
 # What runs in every session outside the tests (the wide fixtures are added as they are set up).
 _SESSION_PHASES = frozenset({"conftest import", "collection", "between tests", "session end"})
-_mode_key = pytest.StashKey[Mode]()
+_mode_key = pytest.StashKey[str]()  # the test's mode, as the plain string the collector compares
 _early_collector_key = pytest.StashKey[Collector]()
 
 
@@ -148,6 +148,7 @@ class GuardPlugin:
             early.outside_phase = "collection"
             if not modes.installs:
                 early.uninstall()
+        self.instrumentation = self.collector.instrumentation  # read by the hooks of every test
         # Everything found in this session (gathered from the workers under pytest-xdist), in order.
         self.findings: list[Finding] = []
         self.unattributed_strict: list[Finding] = []
@@ -174,7 +175,7 @@ class GuardPlugin:
 
     @property
     def active(self) -> bool:
-        return self.collector.instrumentation.installed
+        return self.instrumentation.installed
 
     @property
     def reports(self) -> bool:
@@ -210,12 +211,12 @@ class GuardPlugin:
         """Check every marker now, so a typo is a usage error before anything runs."""
         inherited: dict[Node, Mode | None] = {}
         for item in items:
-            item.stash[_mode_key] = _config.item_mode(item, self.modes, inherited)
+            item.stash[_mode_key] = _config.item_mode(item, self.modes, inherited).value
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_fixture_setup(self, fixturedef: FixtureDef[object]) -> None:
         """A fixture wider than a test is set up: what its code does belongs to no one test."""
-        if fixturedef.scope == "function" or not self.active:
+        if not self.instrumentation.installed or fixturedef.scope == "function":
             return
         with self._shielded():
             codes, _ = self._codes_of(fixturedef.func)
@@ -228,20 +229,14 @@ class GuardPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> None:
         """Enter the test before its setup; returning None lets pytest run it as usual."""
-        if not self.active:
+        if not self.instrumentation.installed:
             return
         try:
-            mode = item.stash.get(_mode_key, None) or _config.item_mode(item, self.modes)
+            mode = item.stash.get(_mode_key, None) or _config.item_mode(item, self.modes).value
             self._item = item
             codes, is_async = self._codes_of(getattr(item, "obj", None))
             self.collector.enter_test(
-                TestContext(
-                    nodeid=item.nodeid,
-                    codes=codes,
-                    mode=mode.value,
-                    funcargs=getattr(item, "funcargs", None),
-                    is_async=is_async,
-                )
+                TestContext(item.nodeid, codes, mode, getattr(item, "funcargs", None), is_async=is_async)
             )
         except pytest.UsageError:
             raise
@@ -262,18 +257,19 @@ class GuardPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """A phase just ended: finish it, and put its findings on its report before anyone reads it."""
-        if report.when == "setup" and not report.skipped:
-            self.tests_run.add(report.nodeid)
+        nodeid = report.nodeid  # a property: read once
+        if report.when == "setup" and report.outcome != "skipped":
+            self.tests_run.add(nodeid)
         if self.is_controller:
             wire = getattr(report, _REPORT_ATTRIBUTE, None)
             if wire:
                 with self._shielded():
-                    self.received(wire, report.nodeid)
-            return
-        context = self.collector.context
-        if context is None or context.nodeid != report.nodeid:
+                    self.received(wire, nodeid)
             return
         collector = self.collector
+        context = collector.context
+        if context is None or context.nodeid != nodeid:
+            return
         findings: list[Finding] = []
         try:
             self._end_phase(context, report)
@@ -297,10 +293,12 @@ class GuardPlugin:
 
     def _end_phase(self, context: TestContext, report: pytest.TestReport) -> None:
         collector = self.collector
-        context.failed = context.failed or report.failed
-        if report.when == "setup":
-            context.phase = "call" if report.passed else "teardown"
-        elif report.when == "call":
+        outcome, when = report.outcome, report.when
+        if outcome == "failed":
+            context.failed = True
+        if when == "setup":
+            context.phase = "call" if outcome == "passed" else "teardown"
+        elif when == "call":
             if collector.watches_schedulers:
                 collector.check_scheduler_mocks(test_ended=False)
             if not context.is_async:
@@ -310,7 +308,7 @@ class GuardPlugin:
         else:
             if collector.watches_schedulers:
                 collector.check_scheduler_mocks(test_ended=True)
-            unsettled = collector.instrumentation.unsettled(report.nodeid)
+            unsettled = collector.instrumentation.unsettled(context.nodeid)
             if context.failed or unsettled:
                 # Finalize this test's lost coroutines now, inside the guard's hook and attributed to
                 # it, rather than in a later gc at a random allocation, where CPython may not even
@@ -319,10 +317,10 @@ class GuardPlugin:
                 # only a test whose mock coroutines survive it pays for a full one.
                 _forget_last_failure()
                 gc.collect(1)
-                unsettled = collector.instrumentation.unsettled(report.nodeid)
+                unsettled = collector.instrumentation.unsettled(context.nodeid)
                 if unsettled:
                     gc.collect()
-                    unsettled = collector.instrumentation.unsettled(report.nodeid)
+                    unsettled = collector.instrumentation.unsettled(context.nodeid)
             collector.leave_test(unsettled)
 
     @contextlib.contextmanager
