@@ -78,6 +78,34 @@ def test_no_flag_disables_it(pytester: pytest.Pytester) -> None:
     assert "asyncmock-guard" not in result.stdout.str()
 
 
+LOADERS_TEST = """
+import importlib.machinery
+import sys
+
+def test_loaders():
+    guard = {name: module for name, module in sys.modules.items() if name.startswith("asyncmock_guard.")}
+    assert "asyncmock_guard._plugin" in guard and "asyncmock_guard._event_loop" in guard
+    standard = {name for name, module in guard.items()
+                if type(module.__spec__.loader) is importlib.machinery.SourceFileLoader}
+    assert standard == set(guard), sorted(set(guard) - standard)
+    assert not any(type(finder).__module__ == "asyncmock_guard" for finder in sys.meta_path)
+"""
+
+
+@pytest.mark.parametrize("how", ["command line", "pytest_plugins in root conftest"])
+def test_own_modules_skip_assertion_rewriting(pytester: pytest.Pytester, how: str) -> None:
+    """pytest marks a plugin's package for assertion rewriting, and its loader is slow to read cached
+    code: the guard's modules come through the standard loader, and the finder that does it is gone."""
+    pytester.makepyfile(test_loaders=LOADERS_TEST)
+    args = ["-p", "no:cacheprovider"]
+    if how == "command line":
+        args += ["-p", "asyncmock_guard"]
+    else:
+        pytester.makeconftest('pytest_plugins = ["asyncmock_guard"]\n')
+    result = pytester.runpytest_subprocess(*args)
+    result.assert_outcomes(passed=1)
+
+
 def test_report_header_shows_mode(pytester: pytest.Pytester) -> None:
     _project(pytester)
     run = run_guard(pytester, "warn")
