@@ -162,7 +162,6 @@ class Collector:
     def close_reported_coroutines(self) -> None:
         """Close the reported coroutines that nothing started: they were reported once, and closing an
         unstarted coroutine runs none of its code and keeps Python from warning about it again."""
-
         reported, self._reported_coroutines = self._reported_coroutines, {}
         for coroutine in reported.values():
             if _event_loop.is_unstarted(coroutine):
@@ -770,13 +769,11 @@ class Collector:
     # --- event loops: coroutines handed to a scheduler that will never run them -------------------
     def _hold_reported(self, coroutine: Any) -> None:
         """Keep a reported coroutine alive: collected later, it would be reported again as never-awaited."""
-
         real = _event_loop.unwrapped(coroutine)
         if _event_loop.is_unstarted(real):
             self._reported_coroutines[id(real)] = real
 
     def _is_reported(self, coroutine: Any) -> bool:
-
         return id(_event_loop.unwrapped(coroutine)) in self._reported_coroutines
 
     def _coroutine_identity(
@@ -875,7 +872,6 @@ class Collector:
     def check_idle_loop(self) -> None:
         """At the end of a sync test: tasks that its code scheduled on a loop that ``get_event_loop()``
         made for it (3.10 to 3.13) and nobody ran."""
-
         loop = _event_loop.idle_loop()
         if loop is None:
             return
@@ -965,7 +961,6 @@ class Collector:
     def check_scheduler_mocks(self, *, test_ended: bool) -> None:
         """Coroutines that a mock scheduler was handed since the last look and that nothing started;
         when the test has ended, its mocks are no longer held."""
-
         for key, entry in list(self._scheduler_mocks.items()):
             mock = entry.mock()
             if test_ended:

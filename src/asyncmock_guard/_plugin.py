@@ -236,7 +236,13 @@ class GuardPlugin:
             self._item = item
             codes, is_async = self._codes_of(getattr(item, "obj", None))
             self.collector.enter_test(
-                TestContext(item.nodeid, codes, mode, getattr(item, "funcargs", None), is_async=is_async)
+                TestContext(
+                    nodeid=item.nodeid,
+                    codes=codes,
+                    mode=mode,
+                    funcargs=getattr(item, "funcargs", None),
+                    is_async=is_async,
+                )
             )
         except pytest.UsageError:
             raise
