@@ -264,8 +264,8 @@ class GuardPlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """A phase just ended: finish it, and put its findings on its report before anyone reads it."""
         nodeid = report.nodeid  # a property: read once
-        if report.when == "setup" and report.outcome != "skipped":
-            self.tests_run.add(nodeid)
+        if self.baseline is not None and report.when == "setup" and report.outcome != "skipped":
+            self.tests_run.add(nodeid)  # only a baseline reads it (which entries this run covered)
         if self.is_controller:
             wire = getattr(report, _REPORT_ATTRIBUTE, None)
             if wire:
