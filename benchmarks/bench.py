@@ -292,10 +292,21 @@ def measure_instructions(directory: Path, configured: dict[str, list[str]], coun
     return {name: count_instructions(directory, arguments, count) for name, arguments in configured.items()}
 
 
+def plain_of(name: str) -> str:
+    """The plain configuration a configuration is compared with: ``plain -n2`` for ``strict -n2``."""
+    return "plain" + name[len(name.partition(" ")[0]) :]
+
+
+def paired_ratios(runs: dict[str, list[tuple[float, float]]], name: str) -> list[float]:
+    """Each round's CPU time of ``name`` over its plain run's in the same round: the machine's speed drifts
+    between rounds (other guests, frequency), and a ratio within one round cancels most of that drift."""
+    return [cpu / plain_cpu for (_, cpu), (_, plain_cpu) in zip(runs[name], runs[plain_of(name)], strict=True)]
+
+
 def report_instructions(counts: dict[str, int]) -> None:
     print(f"{'configuration':<18}{'instructions':>16}{'ratio':>8}")
     for name, instructions in counts.items():
-        plain = counts["plain" + name[len(name.split(" ")[0]) :]]
+        plain = counts[plain_of(name)]
         print(f"{name:<18}{instructions:>16,}{instructions / plain:>8.4f}")
 
 
@@ -346,23 +357,25 @@ def main() -> int:
     wall = {name: min(w for w, _ in values) for name, values in runs.items()}
     cpu = {name: statistics.median(c for _, c in values) for name, values in runs.items()}
     suffixes = [""] + ([f" -n{options.workers}"] if options.workers else [])
+    paired = {name: paired_ratios(runs, name) for name in runs}
     ratios = {
-        f"{mode}{suffix}": cpu[f"{mode}{suffix}"] / cpu[f"plain{suffix}"]
+        f"{mode}{suffix}": statistics.median(paired[f"{mode}{suffix}"])
         for suffix in suffixes
         for mode in ("strict", "warn")
     }
-    print(f"{'configuration':<18}{'median cpu s':>13}{'ratio':>8}{'min wall s':>12}{'ratio':>8}")
+    print(f"{'configuration':<18}{'median cpu s':>13}{'ratio':>8}{'quartiles':>16}{'min wall s':>12}{'ratio':>8}")
     for name in runs:
-        plain = "plain" + name[len(name.split(" ")[0]) :]
+        plain = plain_of(name)
+        low, _, high = statistics.quantiles(paired[name], n=4) if len(paired[name]) > 1 else (1.0, 1.0, 1.0)
         print(
-            f"{name:<18}{cpu[name]:>13.3f}{cpu[name] / cpu[plain]:>8.3f}"
+            f"{name:<18}{cpu[name]:>13.3f}{statistics.median(paired[name]):>8.3f}{f'{low:.3f}-{high:.3f}':>16}"
             f"{wall[name]:>12.3f}{wall[name] / wall[plain]:>8.3f}"
         )
     for suffix in suffixes:
         strict, warn = ratios["strict" + suffix], ratios["warn" + suffix]
         print(
             f"strict/plain{suffix} = {strict:.3f}   warn/plain{suffix} = {warn:.3f}"
-            f"   (median CPU time; target <= {options.max_ratio})"
+            f"   (median of the rounds' CPU-time ratios; target <= {options.max_ratio})"
         )
     if options.json:
         document = {"tests": count, "runs": runs, "cpu_ratios": ratios}

@@ -201,6 +201,38 @@ def test_ensure_future_and_get_event_loop_without_a_loop(
     assert "never awaited" not in run.result.stderr.str()
 
 
+def test_a_task_scheduled_three_calls_below_a_sync_test_is_the_tests(pytester: pytest.Pytester) -> None:
+    # The coroutine is created four frames below the test function: still on its creation stack.
+    test = """
+    from metrics import MetricsRegistry
+
+
+    class Service:
+        def __init__(self):
+            self.registry = MetricsRegistry()
+
+        def handle(self):
+            self._audit()
+
+        def _audit(self):
+            self.registry.record_with_ensure_future("Service", "metric", 42)
+
+
+    def test_handles_a_request():
+        Service().handle()  # <-- test line
+    """
+    write_project(pytester, metrics=METRICS, test_case=test)
+    run = run_guard(pytester, "strict", "-W", "ignore::DeprecationWarning")
+    finding = run.only()
+    assert finding["kind"] == "no-running-loop"
+    assert finding["nodeid"] == "test_case.py::test_handles_a_request"
+    assert finding["where"] == _where("<-- ensure_future")
+    if MAKES_IMPLICIT_LOOP:
+        assert "on an event loop that is not running" in finding["message"]
+        assert "    Service().handle()  # <-- test line" in finding["fix"].splitlines()
+    run.result.assert_outcomes(failed=1)
+
+
 @pytest.mark.parametrize("mode", ["strict", "warn"])
 @pytest.mark.parametrize(
     ("method", "marker", "subject", "patch_target"),

@@ -132,6 +132,31 @@ CASES = {
         fix_contains=("repo.fetch = AsyncMock(side_effect=load)",),
         warn_outcome="failed",
     ),
+    "coroutine-as-side-effect-constructor": Case(
+        app="""
+        async def current(repo):
+            return await repo.fetch()
+        """,
+        test="""
+        from unittest.mock import AsyncMock, MagicMock
+        import app
+
+        async def load():
+            return 5
+
+        async def test_current():
+            repo = MagicMock()
+            repo.fetch = AsyncMock(side_effect=load())  # <-- assigned
+            assert await app.current(repo) == 5
+        """,
+        kind="coroutine-as-return-value",
+        subject="repo.fetch",
+        marker="<-- assigned",
+        path="test_case.py",
+        operation="side_effect",
+        fix_contains=("repo.fetch = AsyncMock(side_effect=load)",),
+        warn_outcome="failed",
+    ),
     "coroutine-as-return-value-setter": Case(
         app="""
         async def current(repo):

@@ -23,7 +23,8 @@ from asyncmock_guard._collector import Collector
 from asyncmock_guard._config import Mode
 from asyncmock_guard._construction import spec_says_async
 from asyncmock_guard._findings import Finding, FindingKind, Location
-from asyncmock_guard._instrumentation import ORIGIN_TRACKING_DEPTH, CoroutineProxy, add_note
+from asyncmock_guard._instrumentation import ORIGIN_TRACKING_DEPTH, SYNC_TEST_ORIGIN_TRACKING_DEPTH, add_note
+from asyncmock_guard._proxy import CoroutineProxy
 
 # --- naming --------------------------------------------------------------------------------------------
 
@@ -311,7 +312,7 @@ def test_install_and_uninstall_restore_everything() -> None:
     hook = warnings._warn_unawaited_coroutine  # type: ignore[attr-defined]
     depth = sys.get_coroutine_origin_tracking_depth()
     construction_hooks = {
-        "__new__": vars(stdlib_mock.NonCallableMock)["__new__"],
+        "_mock_add_spec": vars(stdlib_mock.NonCallableMock)["_mock_add_spec"],
         "return_value": vars(stdlib_mock.NonCallableMock)["return_value"],
         "side_effect": vars(stdlib_mock.NonCallableMock)["side_effect"],
         "_check_and_set_parent": stdlib_mock._check_and_set_parent,  # type: ignore[attr-defined]
@@ -320,7 +321,7 @@ def test_install_and_uninstall_restore_everything() -> None:
 
     def current() -> dict[str, object]:
         return {
-            "__new__": vars(stdlib_mock.NonCallableMock)["__new__"],
+            "_mock_add_spec": vars(stdlib_mock.NonCallableMock)["_mock_add_spec"],
             "return_value": vars(stdlib_mock.NonCallableMock)["return_value"],
             "side_effect": vars(stdlib_mock.NonCallableMock)["side_effect"],
             "_check_and_set_parent": stdlib_mock._check_and_set_parent,  # type: ignore[attr-defined]
@@ -334,6 +335,8 @@ def test_install_and_uninstall_restore_everything() -> None:
         assert vars(stdlib_mock.AsyncMockMixin)["_execute_mock_call"] is not execute
         assert warnings._warn_unawaited_coroutine is not hook  # type: ignore[attr-defined]
         assert sys.get_coroutine_origin_tracking_depth() >= ORIGIN_TRACKING_DEPTH
+        collector.instrumentation.track_origins(deeply=True)
+        assert sys.get_coroutine_origin_tracking_depth() >= SYNC_TEST_ORIGIN_TRACKING_DEPTH
         assert all(current()[name] is not original for name, original in construction_hooks.items())
     finally:
         collector.uninstall()
@@ -341,6 +344,48 @@ def test_install_and_uninstall_restore_everything() -> None:
     assert warnings._warn_unawaited_coroutine is hook  # type: ignore[attr-defined]
     assert sys.get_coroutine_origin_tracking_depth() == depth
     assert current() == construction_hooks
+
+
+@pytest.fixture
+def origin_depth() -> Iterator[None]:
+    """The tracking depth before and after a test that changes it."""
+    depth = sys.get_coroutine_origin_tracking_depth()
+    sys.set_coroutine_origin_tracking_depth(0)
+    yield
+    sys.set_coroutine_origin_tracking_depth(depth)
+
+
+@pytest.mark.usefixtures("origin_depth")
+def test_origins_are_tracked_deeper_only_when_asked() -> None:
+    instrumentation = Collector().instrumentation
+    instrumentation.track_origins(deeply=True)  # not installed: nothing changes
+    assert sys.get_coroutine_origin_tracking_depth() == 0
+    with instrumentation:
+        assert sys.get_coroutine_origin_tracking_depth() == ORIGIN_TRACKING_DEPTH
+        instrumentation.track_origins(deeply=True)
+        assert sys.get_coroutine_origin_tracking_depth() == SYNC_TEST_ORIGIN_TRACKING_DEPTH
+        instrumentation.track_origins(deeply=False)
+        assert sys.get_coroutine_origin_tracking_depth() == ORIGIN_TRACKING_DEPTH
+    assert sys.get_coroutine_origin_tracking_depth() == 0
+
+
+@pytest.mark.usefixtures("origin_depth")
+def test_a_deeper_tracking_depth_set_before_or_meanwhile_is_kept() -> None:
+    sys.set_coroutine_origin_tracking_depth(10)  # asyncio's debug mode, say
+    with Collector().instrumentation as instrumentation:
+        instrumentation.track_origins(deeply=True)
+        instrumentation.track_origins(deeply=False)
+        assert sys.get_coroutine_origin_tracking_depth() == 10
+    assert sys.get_coroutine_origin_tracking_depth() == 10
+    sys.set_coroutine_origin_tracking_depth(0)
+    with Collector().instrumentation as instrumentation:
+        sys.set_coroutine_origin_tracking_depth(10)  # a debug loop starts running
+        instrumentation.track_origins(deeply=True)
+        assert sys.get_coroutine_origin_tracking_depth() == 10
+        sys.set_coroutine_origin_tracking_depth(ORIGIN_TRACKING_DEPTH)  # and stops, restoring the guard's
+        instrumentation.track_origins(deeply=True)
+        assert sys.get_coroutine_origin_tracking_depth() == SYNC_TEST_ORIGIN_TRACKING_DEPTH
+    assert sys.get_coroutine_origin_tracking_depth() == 0
 
 
 def test_proxy_looks_like_a_coroutine(collector: Collector) -> None:

@@ -7,6 +7,7 @@ the package as a plugin.
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.machinery
 import sys
@@ -31,6 +32,18 @@ class _StandardImport(importlib.abc.MetaPathFinder):
 
 
 _standard_import = _StandardImport()
+
+
+def import_module(name: str) -> ModuleType:
+    """Import one of the guard's modules (``asyncmock_guard._proxy``) with the standard loader, for the
+    modules loaded on first use, after this package's own import."""
+    sys.meta_path.insert(0, _standard_import)
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.meta_path.remove(_standard_import)
+
+
 sys.meta_path.insert(0, _standard_import)
 try:
     from asyncmock_guard._config import Mode

@@ -145,6 +145,8 @@ class Collector:
         self._reported_coroutines: dict[int, Any] = {}
         # Functions of fixtures with a scope wider than a test, by (file, name): what they do is theirs.
         self._wide_fixtures: dict[tuple[str, str], str] = {}
+        # Lines that make a mock with a data spec: whether they pass it positionally (see the method).
+        self._positional_spec_lines: dict[tuple[str, int, str], bool] = {}
         self.instrumentation = Instrumentation(self)
         self.construction = ConstructionWatch(self)
 
@@ -486,6 +488,19 @@ class Collector:
     def _building_owner(self, frame: FrameType | None = None) -> tuple[str | None, str, str] | None:
         owner, phase, mode = self._owner(frame)
         return None if mode == "off" else (owner, phase, mode)
+
+    def spec_written_positionally(self, mock_class: type, frame: FrameType) -> bool:
+        """Whether the test's line calls ``mock_class`` with a positional argument (``AsyncMock(rows)``): the
+        construction hook sees the spec, not how it was written. Unknown (no source) counts as no."""
+        from asyncmock_guard import _source
+
+        code = frame.f_code
+        key = (code.co_filename, frame.f_lineno, mock_class.__name__)
+        known = self._positional_spec_lines.get(key)
+        if known is None:  # a fixture makes its mocks on the same line for every test: read it once
+            known = _source.call_at(key[0], key[1], key[2], positional=True) is not None
+            self._positional_spec_lines[key] = known
+        return known
 
     def spec_is_data(self, mock_class: type, spec: object, frame: FrameType) -> None:
         from asyncmock_guard import _advice, _source

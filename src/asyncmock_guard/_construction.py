@@ -1,8 +1,8 @@
-"""Watching how tests *build* mocks: construction (``NonCallableMock.__new__``, which sees the
-arguments exactly as the test wrote them) and assignment of mocks to mocks and of
-``return_value``/``side_effect`` (see ``install``).
+"""Watching how tests *build* mocks: construction (``NonCallableMock._mock_add_spec``, which every mock
+calls while it is made) and assignment of mocks to mocks and of ``return_value``/``side_effect`` (see
+``install``).
 
-Construction runs for every mock made, children included, so the wrapper decides in a few checks
+Construction runs for every mock made, children included, so the hook decides in a few checks
 whether there is anything to look at; the collector does the rest.
 """
 
@@ -27,6 +27,8 @@ _AsyncMockMixin = _mock.AsyncMockMixin
 # Built-in data that no one means as a spec of a Mock/MagicMock (a list of names is a spec there).
 _DATA_TYPES = (list, tuple, dict, set, frozenset, str, bytes, bytearray, numbers.Number)
 _ASSIGNED_VALUE_SLOTS = ("return_value", "side_effect")
+# ``Mock(side_effect=...)`` sets it from here, through the property; a test's assignment comes from its code.
+_CALLABLE_INIT_CODE = _mock.CallableMixin.__init__.__code__
 
 # Mocks of these names receive coroutines to run: a coroutine passed to one and never started was
 # swallowed by it. A mock of any other name can swallow one too; those are reported as never-awaited
@@ -123,6 +125,8 @@ class DataConstruction:
 
 
 class ConstructionListener(Protocol):
+    def spec_written_positionally(self, mock_class: type, frame: FrameType) -> bool: ...
+
     def spec_is_data(self, mock_class: type, spec: object, frame: FrameType) -> None: ...
 
     def coroutine_as_return_value(
@@ -159,30 +163,41 @@ class ConstructionWatch:
         if self.installed:
             return
         # Plain functions, not wrapt wrappers, on these paths: they run for every mock made (children
-        # included) and for every mock or value assigned to one, and a wrapt FunctionWrapper on
-        # ``__new__`` binds a new wrapper object per call (about 1 us per mock, measured). Each hook
-        # makes a few cheap checks and only then looks at frames.
-        original_new = vars(_NonCallableMock)["__new__"]
-        self._originals["__new__"] = original_new
-        construct = original_new.__func__
+        # included) and for every mock or value assigned to one, and a wrapt FunctionWrapper binds a new
+        # wrapper object per call (about 1 us per mock, measured). Each hook makes a few cheap checks and
+        # only then looks at frames.
+        #
+        # Construction is seen in ``_mock_add_spec``: ``NonCallableMock.__init__`` calls it for every mock
+        # made, with plain positional arguments, before it sets ``_mock_children``; by then the mock's
+        # ``__dict__`` holds its name and, for a callable mock, the ``return_value`` it was given. A hook
+        # on ``__new__`` would see the arguments as written, but costs twice as much per mock (its
+        # ``*args, **kwargs`` are packed and unpacked once more); whether a data spec was written as the
+        # positional argument is read from the test's line instead, only for data, which is rare.
+        add_spec = vars(_NonCallableMock)["_mock_add_spec"]
+        self._originals["_mock_add_spec"] = add_spec
         on_construction = self._on_construction
         on_scheduler = self._on_scheduler_mock
+        default = _mock.DEFAULT
 
-        def watched_new(cls: type, /, *args: Any, **kwargs: Any) -> Any:
-            # unittest.mock makes children with keywords only: a positional spec or a configured
-            # return_value/side_effect is the test's own doing.
-            if not args and "return_value" not in kwargs and "side_effect" not in kwargs:
-                mock = construct(cls, **kwargs)
-            else:
-                mock = on_construction(construct, cls, args, kwargs)
-            # Children and patches are named (``mock_loop.create_task``, ``patch("asyncio.create_task")``).
-            name = kwargs.get("name")
-            if type(name) is str and name in SCHEDULER_NAMES:
-                on_scheduler(mock)
-            return mock
+        def watched_add_spec(
+            mock: Any, spec: Any, spec_set: Any, _spec_as_instance: Any = False, _eat_self: Any = False
+        ) -> Any:
+            state = mock.__dict__
+            if "_mock_children" not in state:  # being made (a later ``mock_add_spec()`` finds it set)
+                # Only a spec that is not callable can be data (``create_autospec`` gives classes and
+                # functions by the hundred), and only one written as ``spec``: ``spec_set`` is a keyword
+                # (AsyncMock itself makes a NonCallableMock with ``spec_set=<names>`` for every mock).
+                if (spec is not None and not spec_set and not callable(spec)) or state.get(
+                    "_mock_return_value", default
+                ) is not default:
+                    on_construction(mock, spec if not spec_set else None)
+                # Children and patches are named (``mock_loop.create_task``, ``patch("asyncio.create_task")``).
+                name = state.get("_mock_name")
+                if type(name) is str and name in SCHEDULER_NAMES:
+                    on_scheduler(mock)
+            return add_spec(mock, spec, spec_set, _spec_as_instance, _eat_self)
 
-        # setattr: mypy's error code for assigning a method differs between its Python versions.
-        setattr(_NonCallableMock, "__new__", staticmethod(watched_new))  # noqa: B010
+        setattr(_NonCallableMock, "_mock_add_spec", watched_add_spec)  # noqa: B010
         # Assignment is hooked where unittest.mock itself handles it, not on ``__setattr__``: every mock
         # call sets ``called``/``call_count`` through ``__setattr__``, and a wrapper there costs ~4%
         # on mock-heavy suites. ``_check_and_set_parent`` sees mock-to-mock assignments (also via
@@ -259,18 +274,14 @@ class ConstructionWatch:
         self.installed = False
 
     # --- construction ----------------------------------------------------------------------------
-    def _on_construction(
-        self, construct: Callable[..., Any], mock_class: type, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        construction = None
+    def _on_construction(self, mock: Any, spec: object) -> None:
         try:
-            construction = self._before_construction(mock_class, args, kwargs, sys._getframe(2))
+            # 0: here, 1: the hook, 2: NonCallableMock.__init__, below the test's line
+            construction = self._constructed(mock, spec, sys._getframe(2))
+            if construction is not None:
+                self.data_mocks[id(mock)] = (weakref.ref(mock, self._forget(id(mock))), construction)
         except Exception as error:  # noqa: BLE001 - an internal error must never break the test
             self.listener.internal_error(error)
-        mock = construct(mock_class, *args, **kwargs)
-        if construction is not None:
-            self.data_mocks[id(mock)] = (weakref.ref(mock, self._forget(id(mock))), construction)
-        return mock
 
     def _forget(self, key: int) -> Callable[[object], None]:
         def forget(_: object) -> None:
@@ -278,37 +289,35 @@ class ConstructionWatch:
 
         return forget
 
-    def _before_construction(
-        self, mock_class: type, args: tuple[Any, ...], kwargs: dict[str, Any], frame: FrameType | None
-    ) -> DataConstruction | None:
-        """Report what is wrong with these arguments; return the DataConstruction to remember, if any.
+    def _constructed(self, mock: Any, spec: object, frame: FrameType | None) -> DataConstruction | None:
+        """Report what is wrong with what ``mock`` was made with; return the DataConstruction to remember, if any.
 
         Frames are only looked at once something is wrong: most arguments are fine.
         """
+        mock_class = type(mock)  # made for this mock by ``__new__``, with the name of the class called
         is_async = issubclass(mock_class, _AsyncMockMixin)
-        spec_data = bool(args) and spec_is_data(mock_class, args[0])
-        coroutines = [(slot, kwargs[slot]) for slot in _ASSIGNED_VALUE_SLOTS if is_coroutine(kwargs.get(slot))]
+        spec_data = spec is not None and spec_is_data(mock_class, spec)
+        returned = mock.__dict__.get("_mock_return_value")
+        returns_coroutine = is_coroutine(returned)
         awaited_data = None
-        returned = kwargs.get("return_value")
         if is_async and isinstance(returned, _NonCallableMock):
             known = self.data_mocks.get(id(returned))
             if known is not None and known[0]() is returned:
                 awaited_data = known[1]
-        if not (spec_data or coroutines or awaited_data):
+        if not (spec_data or returns_coroutine or awaited_data):
             return None
         frame = _frames.first_user_frame(frame)
         if frame is None:
             return None
         construction = None
-        if spec_data:
+        # ``spec=`` as a keyword, ``create_autospec(...)`` and ``mock_add_spec(...)`` give a spec on purpose.
+        if spec_data and self.listener.spec_written_positionally(mock_class, frame):
             if is_async:
-                self.listener.spec_is_data(mock_class, args[0], frame)
+                self.listener.spec_is_data(mock_class, spec, frame)
             else:
-                construction = DataConstruction(
-                    mock_class.__name__, _frames.frame_location(frame), type(args[0]).__name__
-                )
-        for slot, value in coroutines:
-            self.listener.coroutine_as_return_value(None, slot, value, frame, at_construction=mock_class)
+                construction = DataConstruction(mock_class.__name__, _frames.frame_location(frame), type(spec).__name__)
+        if returns_coroutine:
+            self.listener.coroutine_as_return_value(None, "return_value", returned, frame, at_construction=mock_class)
         if awaited_data is not None:
             self.listener.data_mock_awaited(None, awaited_data, frame, at_construction=mock_class)
         return construction
@@ -359,15 +368,29 @@ class ConstructionWatch:
             self.listener.internal_error(error)
 
     def _assigned(self, parent: Any, name: str, value: object) -> None:
-        frame = _frames.first_user_frame(sys._getframe(3))
+        caller = sys._getframe(3)  # 0: here, 1: _on_assignment, 2: the hook
+        frame = _frames.first_user_frame(caller)
         if frame is None:
             return
         if name in _ASSIGNED_VALUE_SLOTS:
             if is_coroutine(value):
-                self.listener.coroutine_as_return_value(parent, name, value, frame, at_construction=None)
+                if _set_by_constructor(caller, frame):  # ``AsyncMock(side_effect=coro)``
+                    self.listener.coroutine_as_return_value(None, name, value, frame, at_construction=type(parent))
+                else:
+                    self.listener.coroutine_as_return_value(parent, name, value, frame, at_construction=None)
             elif name == "return_value" and isinstance(parent, _AsyncMockMixin):
                 known = self.data_mocks.get(id(value))
                 if known is not None and known[0]() is value:
                     self.listener.data_mock_awaited(parent, known[1], frame, at_construction=None)
         elif isinstance(value, _AsyncMockMixin) and not name.startswith("__"):
             self.listener.async_mock_assigned(parent, name, value, frame)
+
+
+def _set_by_constructor(caller: FrameType | None, user_frame: FrameType) -> bool:
+    """Whether ``CallableMixin.__init__`` is between the hook and the user's line: the value was given to
+    the constructor (``Mock(side_effect=...)``), not assigned by the test."""
+    while caller is not None and caller is not user_frame:
+        if caller.f_code is _CALLABLE_INIT_CODE:
+            return True
+        caller = caller.f_back
+    return False

@@ -1,5 +1,5 @@
-"""Runtime instrumentation: the hook on AsyncMock calls, the (wrapt) coroutine proxy, and the hook
-CPython calls for a coroutine that dies without ever running.
+"""Runtime instrumentation: the hook on AsyncMock calls, which hands out the (wrapt) coroutine proxy of
+``_proxy``, and the hook CPython calls for a coroutine that dies without ever running.
 
 No pytest here. Everything observed is handed to a ``Listener`` (the collector), which decides
 whether it is a finding; this module only keeps the bookkeeping a coroutine needs to be recognised
@@ -14,29 +14,33 @@ before the coroutine runs.
 
 from __future__ import annotations
 
-import operator
 import sys
 import types
 import warnings
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from types import CodeType, FrameType
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 from unittest import mock as _mock
-
-import wrapt
 
 from asyncmock_guard import _frames
 from asyncmock_guard._findings import Location
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from asyncmock_guard._proxy import CoroutineProxy
 
 # Depth of ``cr_origin`` recorded for every coroutine (other than AsyncMock calls, which the guard
-# locates itself): the first user frame is the ``where`` of a never-awaited coroutine, and a test
-# function within reach attributes a coroutine collected after its test (production code three calls
-# deep is still found). Measured on the benchmark suite: 0.4% at depth 4, 1.3% at 8, 1.9% at 12.
-ORIGIN_TRACKING_DEPTH = 4
+# locates itself): the first frame is the ``where`` of a never-awaited coroutine, and a test function
+# within reach attributes a coroutine collected after its test (production code one call deep is still
+# found). CPython computes the line of every frame it records, and asyncio, pytest-asyncio and pytest
+# create coroutines from deep in long functions: on the benchmark suite depth 4 costs about 2% of CPU
+# time, depth 2 about 1%.
+ORIGIN_TRACKING_DEPTH = 2
+# While a synchronous test's call phase runs: the tasks such a test leaves on an idle loop are its own
+# only when its function is on their creation stack (``Collector.check_idle_loop``), and the code that
+# schedules them may be production code a few calls below the test. No event loop runs there, so the
+# frames recorded are few and short.
+SYNC_TEST_ORIGIN_TRACKING_DEPTH = 4
 
-_COROUTINE_ATTRIBUTES = frozenset(dir(types.CoroutineType)) | {"cr_suspended", "cr_origin"}
 EXECUTE_MOCK_CALL_CODE = _mock.AsyncMockMixin._execute_mock_call.__code__
 
 
@@ -127,155 +131,6 @@ def add_note(error: BaseException, note: str) -> None:
         error.__notes__ = notes  # type: ignore[attr-defined]
 
 
-def _call(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    __tracebackhide__ = True
-    return target(*args, **kwargs)
-
-
-async def _enter_async_context(obj: Any) -> None:
-    __tracebackhide__ = True
-    async with obj:
-        pass  # pragma: no cover - a coroutine is not an async context manager
-
-
-async def _iterate_asynchronously(obj: Any) -> None:
-    __tracebackhide__ = True
-    async for _ in obj:
-        pass  # pragma: no cover - a coroutine is not an async iterable
-
-
-def _raise_like_protocol(runner: Callable[[Any], Coroutine[Any, Any, None]], obj: object) -> None:
-    """Run ``async with``/``async for`` on the real coroutine, so the real error (type and text) is raised."""
-    __tracebackhide__ = True
-    attempt = runner(obj)
-    try:
-        attempt.send(None)
-    except StopIteration:  # pragma: no cover - the protocol check fails before anything runs
-        return
-    finally:
-        attempt.close()
-
-
-class CoroutineProxy(wrapt.BaseObjectProxy[Any]):
-    """Stands in for the coroutine an AsyncMock call returns.
-
-    ``isinstance(proxy, types.CoroutineType)`` stays true (wrapt forwards ``__class__``), asyncio
-    schedules it through ``send``/``throw``, and ``await`` goes through ``__await__``. Every other
-    use of it as a value is a misuse: it is reported, then performed on the real coroutine so the
-    test still gets the exception it would have got.
-    """
-
-    __slots__ = ("_self_record",)
-    _self_record: CoroutineRecord
-
-    # --- the coroutine protocol: consuming the coroutine is correct use -------------------------
-    # Hot path: every awaited AsyncMock call goes through ``__await__``, so it only sets a flag.
-    def __await__(self) -> Any:
-        self._self_record.settled = True
-        return self.__wrapped__.__await__()
-
-    def send(self, value: object) -> Any:
-        self._self_record.settled = True
-        return self.__wrapped__.send(value)
-
-    def throw(self, *args: Any) -> Any:
-        self._self_record.settled = True
-        return self.__wrapped__.throw(*args)
-
-    def close(self) -> None:
-        self._self_record.settled = True
-        self.__wrapped__.close()
-
-    def __repr__(self) -> str:
-        return repr(self.__wrapped__)
-
-    def __str__(self) -> str:
-        return str(self.__wrapped__)
-
-    def __hash__(self) -> int:
-        return hash(self.__wrapped__)
-
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        return self.__wrapped__.__reduce_ex__(protocol)
-
-    # --- uses as a value: reported, then done on the real coroutine ------------------------------
-    # The real operation is done by a builtin (no frame of ours in the user's traceback).
-    def _self_misuse(self, operation: str, perform: Callable[..., T], *args: Any) -> T:
-        __tracebackhide__ = True
-        record = self._self_record
-        note = record.instrumentation.misuse(record, self.__wrapped__, operation, sys._getframe(2))
-        try:
-            return perform(*args)
-        except BaseException as error:
-            if note is not None:
-                add_note(error, note)
-            raise
-
-    def __getattr__(self, name: str) -> Any:
-        __tracebackhide__ = True
-        if name.startswith(("_self_", "__")) or name in _COROUTINE_ATTRIBUTES:
-            return super().__getattr__(name)
-        return self._self_misuse(f"attribute {name!r}", getattr, self.__wrapped__, name)
-
-    def __getitem__(self, key: object) -> Any:
-        __tracebackhide__ = True
-        return self._self_misuse("subscript", operator.getitem, self.__wrapped__, key)
-
-    def __setitem__(self, key: object, value: object) -> None:
-        __tracebackhide__ = True
-        self._self_misuse("item assignment", operator.setitem, self.__wrapped__, key, value)
-
-    def __delitem__(self, key: object) -> None:
-        __tracebackhide__ = True
-        self._self_misuse("item deletion", operator.delitem, self.__wrapped__, key)
-
-    def __iter__(self) -> Any:
-        __tracebackhide__ = True
-        if _frames.is_generator_based_coroutine(sys._getframe(1).f_code):
-            # ``yield from coro`` inside a @types.coroutine generator is how those await.
-            return self.__await__()
-        return self._self_misuse("iteration", iter, self.__wrapped__)
-
-    def __len__(self) -> int:
-        __tracebackhide__ = True
-        return self._self_misuse("len()", len, self.__wrapped__)
-
-    def __contains__(self, item: object) -> bool:
-        __tracebackhide__ = True
-        return self._self_misuse("membership test", operator.contains, self.__wrapped__, item)
-
-    def __bool__(self) -> bool:
-        __tracebackhide__ = True
-        return self._self_misuse("truth test", bool, self.__wrapped__)
-
-    def __eq__(self, other: object) -> bool:
-        __tracebackhide__ = True
-        if other is self or other is self.__wrapped__:
-            return True
-        return bool(self._self_misuse("comparison ==", operator.eq, self.__wrapped__, other))
-
-    def __ne__(self, other: object) -> bool:
-        __tracebackhide__ = True
-        if other is self or other is self.__wrapped__:
-            return False
-        return bool(self._self_misuse("comparison !=", operator.ne, self.__wrapped__, other))
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        __tracebackhide__ = True
-        return self._self_misuse("call", _call, self.__wrapped__, args, kwargs)
-
-    def __aenter__(self) -> Any:
-        __tracebackhide__ = True
-        return self._self_misuse("async with", _raise_like_protocol, _enter_async_context, self.__wrapped__)
-
-    def __aexit__(self, *exc_info: object) -> Any:  # pragma: no cover - __aenter__ always raises
-        return None
-
-    def __aiter__(self) -> Any:
-        __tracebackhide__ = True
-        return self._self_misuse("async for", _raise_like_protocol, _iterate_asynchronously, self.__wrapped__)
-
-
 class Instrumentation:
     """Installs the wrappers once per session and undoes them exactly (see ``uninstall``).
 
@@ -291,6 +146,8 @@ class Instrumentation:
         self._original_execute: object = None
         self._original_hook: Callable[[object], None] | None = None
         self._previous_depth: int | None = None
+        self._depth = 0  # the tracking depth the guard set last
+        self._proxy_class: type[CoroutineProxy] | None = None
         self.installed = False
 
     # --- install / uninstall --------------------------------------------------------------------
@@ -330,10 +187,9 @@ class Instrumentation:
         setattr(_mock.AsyncMockMixin, "_execute_mock_call", _execute_mock_call)  # noqa: B010
         self._original_hook = getattr(warnings, "_warn_unawaited_coroutine", None)
         warnings._warn_unawaited_coroutine = self._on_unawaited  # type: ignore[attr-defined]
-        self._previous_depth = sys.get_coroutine_origin_tracking_depth()
-        if self._previous_depth < ORIGIN_TRACKING_DEPTH:
-            sys.set_coroutine_origin_tracking_depth(ORIGIN_TRACKING_DEPTH)
+        self._previous_depth = self._depth = sys.get_coroutine_origin_tracking_depth()
         self.installed = True
+        self.track_origins(deeply=False)
         return self
 
     def uninstall(self) -> None:
@@ -345,10 +201,22 @@ class Instrumentation:
                 del warnings._warn_unawaited_coroutine  # type: ignore[attr-defined]
             else:
                 warnings._warn_unawaited_coroutine = self._original_hook  # type: ignore[attr-defined]
-        if self._previous_depth is not None and (sys.get_coroutine_origin_tracking_depth() == ORIGIN_TRACKING_DEPTH):
+        if self._previous_depth is not None and sys.get_coroutine_origin_tracking_depth() == self._depth:
             sys.set_coroutine_origin_tracking_depth(self._previous_depth)
         self.tracked.clear()
         self.installed = False
+
+    def track_origins(self, *, deeply: bool) -> None:
+        """Record creation stacks ``SYNC_TEST_ORIGIN_TRACKING_DEPTH`` deep (a synchronous test's call phase)
+        or ``ORIGIN_TRACKING_DEPTH``; never less than the depth before the guard, and not over a depth that
+        someone else set meanwhile (asyncio's debug mode raises it while a loop runs)."""
+        if not self.installed or sys.get_coroutine_origin_tracking_depth() != self._depth:
+            return
+        wanted = SYNC_TEST_ORIGIN_TRACKING_DEPTH if deeply else ORIGIN_TRACKING_DEPTH
+        wanted = max(wanted, self._previous_depth or 0)
+        if wanted != self._depth:
+            sys.set_coroutine_origin_tracking_depth(wanted)
+            self._depth = wanted
 
     def __enter__(self) -> Instrumentation:
         return self.install()
@@ -364,7 +232,12 @@ class Instrumentation:
             return coroutine
         record.key = id(coroutine)
         self.tracked[record.key] = record
-        proxy = CoroutineProxy(coroutine)
+        proxy_class = self._proxy_class
+        if proxy_class is None:  # the first coroutine that needs one: load the proxy (and wrapt) now
+            import asyncmock_guard  # noqa: PLC0415 - the package, loaded by now
+
+            proxy_class = self._proxy_class = asyncmock_guard.import_module("asyncmock_guard._proxy").CoroutineProxy
+        proxy = proxy_class(coroutine)
         proxy._self_record = record
         return proxy
 

@@ -304,10 +304,13 @@ class GuardPlugin:
             context.failed = True
         if when == "setup":
             context.phase = "call" if outcome == "passed" else "teardown"
+            if context.phase == "call" and not context.is_async:
+                collector.instrumentation.track_origins(deeply=True)  # see check_idle_loop
         elif when == "call":
             if collector.watches_schedulers:
                 collector.check_scheduler_mocks(test_ended=False)
             if not context.is_async:
+                collector.instrumentation.track_origins(deeply=False)  # what the test made keeps its stack
                 collector.check_idle_loop()
             collector.end_call_phase()
             context.phase = "teardown"
