@@ -7,17 +7,20 @@ in one process and with pytest-xdist workers.
 The suite uses AsyncMock *correctly* (the guard must find nothing in it): SQLAlchemy-style sessions,
 httpx-style clients, async context managers and iterators, gather, create_task, side effects, autospec,
 in async tests (pytest-asyncio) and sync tests (asyncio.run). Configurations are interleaved in every
-round to cancel drift. Each run's CPU time (user + system, of the pytest process) is measured besides
-its wall time: on a shared machine it is the steadier of the two, so the ratios compare the median CPU
-times (the minimum wall times are printed too). With ``--workers N`` (default 2; 0 skips it) the same three
+round. Each run's CPU time (user + system, of the pytest process) is measured besides its wall time: on a
+shared machine it is the steadier of the two. A ratio is the median over the rounds of a configuration's
+CPU time over the plain run's in the same round (the machine's speed drifts between rounds, far less
+within one); the quartiles of those per-round ratios show the noise (the minimum wall times are printed
+too). With ``--workers N`` (default 2; 0 skips it) the same three
 configurations run again under ``pytest -n N``: the CPU time then includes the workers', and each ratio is
 taken against the plain run with the same number of workers. This is a measurement, not a test.
 
 ``--instructions`` counts instructions instead (valgrind's cachegrind, one run per configuration, all
-processes): the count does not change from run to run, so it shows what a change saves down to a tenth of
-a percent, where CPU time needs many rounds and still moves by a percent. It is not the CPU ratio: on the
-machine this was measured on, the guard's share of CPU time was about 1.5 times its share of instructions.
-With workers the controller's count varies a little (it polls its workers).
+processes, address randomization off): the count does not change from run to run, so it shows what a
+change saves down to a tenth of a percent, where CPU time needs many rounds and still moves by a percent.
+It is not the CPU ratio: on the machine this was measured on, the guard's share of CPU time was about 1.5
+to 2 times its share of instructions. With workers the controller's count varies (it polls its workers
+for as long as they run, and under valgrind that is long).
 """
 
 from __future__ import annotations
@@ -261,6 +264,8 @@ def run_once(directory: Path, arguments: list[str], expected: int) -> tuple[floa
 def count_instructions(directory: Path, arguments: list[str], expected: int) -> int:
     """Instructions of one run, summed over its processes (pytest-xdist workers included)."""
     command = [
+        "setarch",  # no address randomization: the same count on every run (hash tables keyed by id)
+        "-R",
         "valgrind",
         "--tool=cachegrind",
         "--cache-sim=no",
@@ -328,7 +333,7 @@ def measure(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tests", type=int, default=1000, help="about how many tests to generate")
-    parser.add_argument("--rounds", type=int, default=7, help="rounds; each runs every configuration once")
+    parser.add_argument("--rounds", type=int, default=15, help="rounds; each runs every configuration once")
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers for the second set (0: none)")
     parser.add_argument("--max-ratio", type=float, default=1.05, help="exit 1 if strict or warn exceed this ratio")
     parser.add_argument("--json", type=Path, help="write the measurements to this file")
@@ -337,8 +342,8 @@ def main() -> int:
         "--instructions", action="store_true", help="count instructions with valgrind instead of timing rounds"
     )
     options = parser.parse_args()
-    if options.instructions and shutil.which("valgrind") is None:
-        parser.error("--instructions needs valgrind on the PATH")
+    if options.instructions and (shutil.which("valgrind") is None or shutil.which("setarch") is None):
+        parser.error("--instructions needs valgrind and setarch on the PATH")
 
     with tempfile.TemporaryDirectory(prefix="asyncmock-guard-bench-") as temporary:
         directory = options.keep or Path(temporary)

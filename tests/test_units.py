@@ -346,6 +346,30 @@ def test_install_and_uninstall_restore_everything() -> None:
     assert current() == construction_hooks
 
 
+def test_the_assignment_hook_answers_as_unittest_mock_does() -> None:
+    original = stdlib_mock._check_and_set_parent  # type: ignore[attr-defined]
+    collector = Collector()
+    collector.install()
+    try:
+        hooked = stdlib_mock._check_and_set_parent  # type: ignore[attr-defined]
+        assert hooked is not original
+        parent = MagicMock()
+        call = stdlib_mock.call(1)
+        for value in (True, 3, 1.5, "name", b"x", None, (1,), [1], {"a": 1}, call, stdlib_mock._CallList()):
+            assert hooked(parent, value, "attribute", "attribute") is False
+            assert original(parent, value, "attribute", "attribute") is False
+        child = MagicMock()
+        assert hooked(parent, child, "child", "child") is True  # a mock is still attached
+        assert child._mock_new_parent is parent
+        parent.client = MagicMock()
+        parent.client.fetch(1)
+        parent.client.fetch.assert_called_once_with(1)
+        assert parent.mock_calls == [stdlib_mock.call.client.fetch(1)]
+    finally:
+        collector.uninstall()
+    assert stdlib_mock._check_and_set_parent is original  # type: ignore[attr-defined]
+
+
 @pytest.fixture
 def origin_depth() -> Iterator[None]:
     """The tracking depth before and after a test that changes it."""

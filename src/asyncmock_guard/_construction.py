@@ -27,6 +27,11 @@ _AsyncMockMixin = _mock.AsyncMockMixin
 # Built-in data that no one means as a spec of a Mock/MagicMock (a list of names is a spec there).
 _DATA_TYPES = (list, tuple, dict, set, frozenset, str, bytes, bytearray, numbers.Number)
 _ASSIGNED_VALUE_SLOTS = ("return_value", "side_effect")
+# Values that are never a mock (``_check_and_set_parent`` starts with ``_extract_mock`` and
+# ``_is_instance_mock``, which say so for these exact types): the bookkeeping unittest.mock sets on every call.
+_NEVER_MOCKS = frozenset(
+    {bool, int, float, str, bytes, type(None), tuple, list, dict, _mock._Call, _mock._CallList}
+)
 # ``Mock(side_effect=...)`` sets it from here, through the property; a test's assignment comes from its code.
 _CALLABLE_INIT_CODE = _mock.CallableMixin.__init__.__code__
 
@@ -207,6 +212,10 @@ class ConstructionWatch:
         on_assignment = self._on_assignment
 
         def _check_and_set_parent_watched(parent: Any, value: Any, name: Any, new_name: Any) -> Any:
+            if type(value) in _NEVER_MOCKS:
+                # What every mock call sets (``called``, ``call_count``, ``call_args``...): the original
+                # would say False too, after two calls of its own, so the hook costs less than none.
+                return False
             # Dunder children (``__aenter__``...) are how a test configures the mock's protocols.
             if (
                 name is not None
