@@ -34,7 +34,7 @@ class _StandardImport(importlib.abc.MetaPathFinder):
 _standard_import = _StandardImport()
 
 
-def import_module(name: str) -> ModuleType:
+def _import_module(name: str) -> ModuleType:
     """Import one of the guard's modules (``asyncmock_guard._proxy``) with the standard loader, for the
     modules loaded on first use, after this package's own import."""
     sys.meta_path.insert(0, _standard_import)

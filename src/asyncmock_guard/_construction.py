@@ -29,9 +29,7 @@ _DATA_TYPES = (list, tuple, dict, set, frozenset, str, bytes, bytearray, numbers
 _ASSIGNED_VALUE_SLOTS = ("return_value", "side_effect")
 # Values that are never a mock (``_check_and_set_parent`` starts with ``_extract_mock`` and
 # ``_is_instance_mock``, which say so for these exact types): the bookkeeping unittest.mock sets on every call.
-_NEVER_MOCKS = frozenset(
-    {bool, int, float, str, bytes, type(None), tuple, list, dict, _mock._Call, _mock._CallList}
-)
+_NEVER_MOCKS = frozenset({bool, int, float, str, bytes, type(None), tuple, list, dict, _mock._Call, _mock._CallList})
 # ``Mock(side_effect=...)`` sets it from here, through the property; a test's assignment comes from its code.
 _CALLABLE_INIT_CODE = _mock.CallableMixin.__init__.__code__
 
@@ -192,10 +190,10 @@ class ConstructionWatch:
                 # Only a spec that is not callable can be data (``create_autospec`` gives classes and
                 # functions by the hundred), and only one written as ``spec``: ``spec_set`` is a keyword
                 # (AsyncMock itself makes a NonCallableMock with ``spec_set=<names>`` for every mock).
-                if (spec is not None and not spec_set and not callable(spec)) or state.get(
-                    "_mock_return_value", default
-                ) is not default:
-                    on_construction(mock, spec if not spec_set else None)
+                written = None if spec_set else spec
+                returned = state.get("_mock_return_value", default)
+                if (written is not None and not callable(written)) or returned is not default:
+                    on_construction(mock, written)
                 # Children and patches are named (``mock_loop.create_task``, ``patch("asyncio.create_task")``).
                 name = state.get("_mock_name")
                 if type(name) is str and name in SCHEDULER_NAMES:
