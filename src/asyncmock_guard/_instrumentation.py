@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 ORIGIN_TRACKING_DEPTH = 2
 # While a synchronous test's call phase runs: the tasks such a test leaves on an idle loop are its own
 # only when its function is on their creation stack (``Collector.check_idle_loop``), and the code that
-# schedules them may be production code a few calls below the test. No event loop runs there, so the
-# frames recorded are few and short.
+# schedules them may be production code a few calls below the test. No pytest-asyncio runner makes
+# coroutines there, so few are made.
 SYNC_TEST_ORIGIN_TRACKING_DEPTH = 4
 
 EXECUTE_MOCK_CALL_CODE = _mock.AsyncMockMixin._execute_mock_call.__code__
