@@ -7,11 +7,12 @@ the package as a plugin.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.abc
 import importlib.machinery
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import ModuleType
 
 
@@ -34,24 +35,27 @@ class _StandardImport(importlib.abc.MetaPathFinder):
 _standard_import = _StandardImport()
 
 
-def _import_module(name: str) -> ModuleType:
-    """Import one of the guard's modules (``asyncmock_guard._proxy``) with the standard loader, for the
-    modules loaded on first use, after this package's own import."""
+@contextlib.contextmanager
+def _standard_loader() -> Iterator[None]:
+    """The guard's own modules imported within come through the standard loader (see ``_StandardImport``)."""
     sys.meta_path.insert(0, _standard_import)
     try:
-        return importlib.import_module(name)
+        yield
     finally:
         sys.meta_path.remove(_standard_import)
 
 
-sys.meta_path.insert(0, _standard_import)
-try:
+def _import_module(name: str) -> ModuleType:
+    """Import one of the guard's modules loaded on first use (``asyncmock_guard._proxy``)."""
+    with _standard_loader():
+        return importlib.import_module(name)
+
+
+with _standard_loader():
     from asyncmock_guard._config import Mode
     from asyncmock_guard._findings import Finding, FindingKind, Location
     from asyncmock_guard._plugin import pytest_addoption, pytest_configure, pytest_load_initial_conftests
     from asyncmock_guard._reporting import AsyncMockGuardInternalWarning, AsyncMockGuardWarning
-finally:
-    sys.meta_path.remove(_standard_import)
 
 __version__ = "0.1.0"
 
