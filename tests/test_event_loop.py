@@ -456,6 +456,33 @@ def test_an_asyncmock_coroutine_left_on_an_idle_loop_is_named_by_its_mock(pytest
     run.result.assert_outcomes(failed=1)
 
 
+@pytest.mark.skipif(not MAKES_IMPLICIT_LOOP, reason="Python 3.14 raises RuntimeError instead")
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+def test_an_asyncmock_coroutine_on_the_loop_a_sync_test_got_is_named_by_its_mock(
+    pytester: pytest.Pytester, mode: str
+) -> None:
+    test = """
+    import asyncio
+    from unittest.mock import AsyncMock
+
+
+    def test_sends():
+        client = AsyncMock()
+        loop = asyncio.get_event_loop()
+        loop.create_task(client.send("x"))  # <-- schedule
+    """
+    write_project(pytester, test_case=test)
+    run = run_guard(pytester, mode, "-W", "ignore::DeprecationWarning")
+    finding = run.only()
+    assert (finding["kind"], finding["subject"]) == ("no-running-loop", "client.send")
+    assert finding["where"] == {"path": "test_case.py", "line": line_of(test, "<-- schedule")}
+    assert "async def test_sends(...):" in finding["fix"].splitlines()
+    if mode == "strict":
+        run.result.assert_outcomes(failed=1)
+    else:
+        run.result.assert_outcomes(passed=1, warnings=1)
+
+
 def test_a_collection_during_the_test_does_not_hide_the_swallowing_mock(pytester: pytest.Pytester) -> None:
     # Mocks live in reference cycles: the patched create_task is garbage once the with block ends.
     test = """

@@ -178,3 +178,80 @@ def test_partial_update_with_two_workers_keeps_the_rest(pytester: pytest.Pyteste
         ["baseline b.json updated: 0 added, 0 removed, 5 entries in all (3 kept for tests that did not run)"]
     )
     assert json.loads((pytester.path / "b.json").read_text())["entries"] == before
+
+
+# Garbage that was old before it became garbage: only pytest's final full collection finds it, after a
+# worker's last output to the controller has gone.
+POLLER = """
+class Poller:
+    async def poll(self):
+        return 1
+"""
+
+OLD_CYCLE = """
+import gc
+import app
+
+kept = []
+
+
+def test_leaks_into_old_cycle():
+    holder = {}
+    holder["self"] = holder
+    holder["pending"] = app.Poller().poll()
+    kept.append(holder)
+    gc.collect()  # holder survives a full collection: it is in the oldest generation now
+
+
+def test_lets_it_go():
+    gc.disable()
+    kept.clear()
+"""
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+def test_what_pytests_final_collection_finds_on_a_worker_reaches_the_controller(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    write_project(pytester, app=POLLER, test_old=OLD_CYCLE)
+    scratch = pytester.mkdir("scratch")  # the controller's directory for its workers' late findings
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    single = run_guard(pytester, mode, "-n", "0")
+    double = run_guard(pytester, mode, "-n", "2", "--dist=loadfile")
+    finding = double.only()
+    assert finding["nodeid"] == "test_old.py::test_leaks_into_old_cycle"
+    assert double.document == single.document
+    late = "*= asyncmock-guard: found by pytest's final garbage collection =*"
+    for run in (single, double):
+        run.result.stdout.fnmatch_lines([late, "test_old.py::test_leaks_into_old_cycle  never-awaited  Poller.poll  *"])
+        assert run.output.count("found by pytest's final garbage collection") == 1
+    expected = pytest.ExitCode.TESTS_FAILED if mode == "strict" else pytest.ExitCode.OK
+    assert double.result.ret == single.result.ret == expected
+    assert list(scratch.iterdir()) == []  # removed at the end
+
+
+def test_an_unreadable_late_file_of_a_worker_is_an_internal_error(pytester: pytest.Pytester) -> None:
+    write_project(pytester, app=POLLER, test_old=OLD_CYCLE)
+    # A worker's late file that is not what the guard writes (a plugin of the user's breaking it, say).
+    pytester.makeconftest(
+        """
+        import os
+        import pytest
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_unconfigure(config):
+            directory = getattr(config, "workerinput", {}).get("asyncmock_guard_late")
+            if directory:
+                with open(os.path.join(directory, "zz.json"), "w") as stream:
+                    stream.write("{not json")
+        """
+    )
+    run = run_guard(pytester, "strict", "-n", "2", "--dist=loadfile")
+    run.result.stdout.fnmatch_lines(
+        [
+            "*= asyncmock-guard: found by pytest's final garbage collection =*",
+            "test_old.py::test_leaks_into_old_cycle  never-awaited  Poller.poll  *",
+            "asyncmock-guard: 1 internal error(s) at the end of the session were ignored and did not change any test;*",
+        ]
+    )
+    assert run.result.ret == pytest.ExitCode.TESTS_FAILED  # by the worker's finding, which still counts

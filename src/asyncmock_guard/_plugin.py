@@ -7,16 +7,21 @@ the baseline do neither; they are only listed.
 
 Under pytest-xdist each worker does all of that for its tests and sends its findings with the test
 reports (an extra report attribute, which pytest serializes) and, for what surfaces after the last
-test, with its final output; the controller, which runs no test, only gathers them: one summary, one
-report file, one baseline update.
+test, with its final output; what only pytest's final garbage collection finds (after that output
+has gone) it leaves in a file for the controller. The controller, which runs no test, only gathers
+them: one summary, one report file, one baseline update.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
+import json
 import os
+import shutil
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterable, Iterator
 from types import CodeType
@@ -38,6 +43,7 @@ _PLUGIN_NAME = "asyncmock-guard-session"
 _XDIST_PLUGIN_NAME = "asyncmock-guard-xdist"
 _REPORT_ATTRIBUTE = "asyncmock_guard"  # the findings a pytest-xdist worker attaches to a test report
 _WORKER_OUTPUT_KEY = "asyncmock_guard"
+_LATE_DIRECTORY_KEY = "asyncmock_guard_late"  # in a worker's workerinput: where it leaves its late findings
 _JUNIT_PROPERTY = "asyncmock_guard"
 # What runs in every session outside the tests (the wide fixtures are added as they are set up).
 _SESSION_PHASES = frozenset({"conftest import", "collection", "between tests", "session end"})
@@ -161,6 +167,9 @@ class GuardPlugin:
         self.covered_outside_tests: set[Key] = set()
         self.reconciliation: Reconciliation | None = None
         self.session: pytest.Session | None = None
+        # A pytest-xdist controller's directory where each worker leaves what pytest's final collection found.
+        self.late_directory: str | None = None
+        self._internal_errors_recorded = 0  # how many of them the warnings summary shows
         self._item: pytest.Item | None = None
         # Parametrized tests share their function: its code objects are looked up once.
         self._codes_by_function: dict[object, tuple[frozenset[CodeType], bool]] = {}
@@ -204,6 +213,10 @@ class GuardPlugin:
         self.is_controller = True
         self.collector.uninstall()
         self.collector.drain()  # what the controller's own conftest import showed, every worker shows too
+        if self.modes.installs:
+            with self._shielded():
+                self.late_directory = tempfile.mkdtemp(prefix="asyncmock-guard-late-")
+                self.config.add_cleanup(functools.partial(shutil.rmtree, self.late_directory, ignore_errors=True))
         self.config.pluginmanager.register(XdistController(self), _XDIST_PLUGIN_NAME)
 
     @pytest.hookimpl(trylast=True)
@@ -373,18 +386,21 @@ class GuardPlugin:
             return finding.accepted()
         return finding
 
-    def _account(self, findings: Iterable[Finding], current_nodeid: str | None) -> None:
-        """Keep the findings for the summary and the report. Code outside the tests runs once per
-        pytest-xdist worker (a session fixture, a conftest file): its findings are kept once."""
+    def _account(self, findings: Iterable[Finding], current_nodeid: str | None) -> list[Finding]:
+        """Keep the findings for the summary and the report, and return them. Code outside the tests runs
+        once per pytest-xdist worker (a session fixture, a conftest file): its findings are kept once."""
+        kept: list[Finding] = []
         for finding in findings:
             if finding.nodeid is None:
                 identity = (finding.kind, finding.subject, finding.where, finding.phase, finding.operation)
                 if identity in self._seen_outside_tests:
                     continue
                 self._seen_outside_tests.add(identity)
+            kept.append(finding)
             self.findings.append(finding)
             if finding.mode == Mode.STRICT.value and not finding.baselined and finding.nodeid != current_nodeid:
                 self.unattributed_strict.append(finding)
+        return kept
 
     def _attach(self, findings: list[Finding], report: pytest.TestReport) -> None:
         """Put the findings where the rest of the run reads them: the JUnit XML properties of the test,
@@ -449,16 +465,15 @@ class GuardPlugin:
         """Finalize coroutines lost in reference cycles now, while the guard listens and before the summary.
 
         The young generations hold what the last tests left behind. A full collection (about 20 ms on
-        the benchmark suite, more on big ones) is paid only when one of the guard's mock coroutines is
-        still unaccounted for, or when nothing else will collect: pytest's unraisableexception plugin
-        makes a full collection at unconfigure anyway, and what it finalizes is reported then
-        (``pytest_unconfigure``).
+        the benchmark suite, more on big ones, and once per pytest-xdist worker) is paid only when one
+        of the guard's mock coroutines is still unaccounted for, or when nothing else will collect:
+        pytest's unraisableexception plugin makes a full collection at unconfigure anyway, and what it
+        finalizes is reported then (``pytest_unconfigure``; a worker leaves it for the controller).
         """
         gc.collect(1)
         if (
             self.collector.instrumentation.pending()
-            or self.is_worker  # what pytest's final collection finds could not reach the controller
-            or self.updating_baseline  # ... nor the baseline
+            or self.updating_baseline  # a worker's late findings would reach the controller after its update
             or not self.config.pluginmanager.has_plugin("unraisableexception")
         ):
             gc.collect()
@@ -511,22 +526,62 @@ class GuardPlugin:
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self) -> None:
         """After pytest's own last garbage collection: report what it finalized, and write the report file."""
+        late: list[Finding] = []
         if self.active:
-            late: list[Finding] = []
             with self._shielded():
                 self.collector.outside_phase = "session end"
                 late = [self._judged(finding) for finding in self.collector.drain()]
-            if late:
-                self._account(late, None)
-                if self.reports:
-                    with self._shielded():
-                        self._report_late(late)
-                        self._reconcile_baseline()  # the update must hold them too
+        elif self.late_directory is not None:  # a pytest-xdist controller: its workers have all ended
+            with self._shielded():
+                late = self._late_from_workers(self.late_directory)
+        if late and self.is_worker:
+            with self._shielded():
+                self._leave_for_controller(late)
+        elif late:
+            late = self._account(late, None)
+            if late and self.reports:
+                with self._shielded():
+                    self._report_late(late)
+                    self._reconcile_baseline()  # the update must hold them too
         if self.reports and self.report_path is not None:
             with self._shielded():
                 _reporting.write_json(
                     self.report_path, self.mode.value, self.findings, self.rootdir, self._baseline_summary()
                 )
+        self._show_internal_errors_after_summary()
+
+    def _show_internal_errors_after_summary(self) -> None:
+        """Internal errors of the guard's work after the warnings summary: one line on the terminal."""
+        collector = self.collector
+        unshown = collector.internal_error_count - self._internal_errors_recorded
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if unshown <= 0 or terminal is None or self.is_worker:
+            return
+        first = collector.internal_errors[min(self._internal_errors_recorded, len(collector.internal_errors) - 1)]
+        terminal.write_line(
+            f"asyncmock-guard: {unshown} internal error(s) at the end of the session were ignored and did not"
+            f" change any test; please report this. First error:\n{first}"
+        )
+
+    def _leave_for_controller(self, late: list[Finding]) -> None:
+        """A worker's findings of pytest's final collection: its output to the controller has gone, so they
+        go to a file in the directory the controller named, which it reads once every worker has ended."""
+        directory = getattr(self.config, "workerinput", {}).get(_LATE_DIRECTORY_KEY)
+        if not isinstance(directory, str) or not os.path.isdir(directory):
+            return
+        worker = str(self.config.workerinput.get("workerid", os.getpid()))  # type: ignore[attr-defined]
+        document = json.dumps([finding.to_wire() for finding in late])
+        _reporting.write_atomically(os.path.join(directory, f"{worker}.json"), document)
+
+    def _late_from_workers(self, directory: str) -> list[Finding]:
+        """What the workers left (see ``_leave_for_controller``), in the order of their names; a file that
+        cannot be read is an internal error, and the others still count."""
+        late: list[Finding] = []
+        for name in sorted(os.listdir(directory)):
+            if name.endswith(".json"):
+                with self._shielded(), open(os.path.join(directory, name), encoding="utf-8") as stream:
+                    late.extend([Finding.from_wire(entry) for entry in json.load(stream)])
+        return late
 
     def _baseline_summary(self) -> dict[str, Any] | None:
         """The report file's ``baseline`` section."""
@@ -569,6 +624,7 @@ class GuardPlugin:
 
     def _record_internal_errors(self) -> None:
         collector = self.collector
+        self._internal_errors_recorded = collector.internal_error_count
         if not collector.internal_error_count:
             return
         message = (
@@ -617,6 +673,10 @@ class XdistController:
 
     def __init__(self, guard: GuardPlugin) -> None:
         self.guard = guard
+
+    def pytest_configure_node(self, node: Any) -> None:
+        if self.guard.late_directory is not None:
+            node.workerinput[_LATE_DIRECTORY_KEY] = self.guard.late_directory
 
     def pytest_testnodedown(self, node: Any) -> None:
         output = getattr(node, "workeroutput", None)
