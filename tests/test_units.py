@@ -479,5 +479,5 @@ def test_internal_error_never_breaks_the_call(collector: Collector, monkeypatch:
 
     monkeypatch.setattr(collector, "mock_coroutine_created", explode)
     assert asyncio.run(AsyncMock(return_value=2)()) == 2
-    assert collector.internal_error_count == 1
-    assert "guard bug" in collector.internal_errors[0]
+    assert collector.errors.count == 1
+    assert "guard bug" in collector.errors.tracebacks[0]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from _guardrun import GuardRun, run_guard, write_project
+from asyncmock_guard import _config
 
 pytest.importorskip("xdist")
 
@@ -255,3 +256,85 @@ def test_an_unreadable_late_file_of_a_worker_is_an_internal_error(pytester: pyte
         ]
     )
     assert run.result.ret == pytest.ExitCode.TESTS_FAILED  # by the worker's finding, which still counts
+
+
+MODULES_PROBE = """
+import json
+import os
+import sys
+
+
+def pytest_sessionfinish(session):
+    role = getattr(session.config, "workerinput", {}).get("workerid", "controller")
+    loaded = sorted(name for name in sys.modules if name.startswith("asyncmock_guard"))
+    mock = sys.modules.get("unittest.mock")
+    hooked = mock is not None and vars(mock.AsyncMockMixin)["_execute_mock_call"].__module__ != mock.__name__
+    with open(os.path.join(str(session.config.rootpath), f"modules-{role}.json"), "w") as stream:
+        json.dump({"loaded": loaded, "hooked": hooked}, stream)
+"""
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["controller", "controller-run-inside-a-worker"])
+def test_the_controller_loads_no_instrumentation(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, nested: bool
+) -> None:
+    # A pytest run started inside a pytest-xdist worker (as pytester does here) inherits that worker's
+    # environment: the guard cannot tell it is a controller until its options are settled.
+    if nested:
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw7")
+    else:
+        monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    _project(pytester)
+    pytester.makeconftest(CONFTEST + MODULES_PROBE)
+    single = run_guard(pytester, "strict", "-n", "0")
+    double = run_guard(pytester, "strict", "-n", "2")
+    assert double.document == single.document
+    controller = json.loads((pytester.path / "modules-controller.json").read_text())
+    assert "asyncmock_guard._plugin" in controller["loaded"]
+    assert not controller["hooked"]
+    # Foreseen, it does not even load them; else it loaded and installed them early, and took them out.
+    loaded_instrumentation = "asyncmock_guard._instrumentation" in controller["loaded"]
+    assert loaded_instrumentation is nested
+    for worker in ("gw0", "gw1"):
+        probe = json.loads((pytester.path / f"modules-{worker}.json").read_text())
+        assert "asyncmock_guard._instrumentation" in probe["loaded"]
+        assert probe["hooked"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["-n", "2"], True),
+        (["-n", "auto"], True),
+        (["-n", "auto", "--pdb"], False),
+        (["-n", "0"], False),
+        (["--dist", "load", "--tx", "popen"], True),
+        (["-d", "--tx", "popen"], True),
+        (["--tx", "popen"], False),  # no distribution mode
+        (["--collect-only", "-n", "2"], False),
+        ([], False),
+    ],
+)
+def test_a_controller_is_foreseen_from_the_command_line(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, arguments: list[str], expected: bool
+) -> None:
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    config = pytester.parseconfig(*arguments)
+    assert _config.runs_no_tests(config, early=True) is expected
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")  # a worker's own arguments may say -n (addopts)
+    assert _config.runs_no_tests(config, early=True) is False
+    assert _config.runs_no_tests(pytester.parseconfig("-p", "no:xdist"), early=True) is False
+
+
+def test_a_controller_foreseen_wrongly_still_watches_the_tests(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With pytest-xdist's session blocked, -n 2 runs every test in this process after all: the guard
+    # learns it at session start and installs then.
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    _project(pytester)
+    single = run_guard(pytester, "strict", "-n", "0")
+    blocked = run_guard(pytester, "strict", "-n", "2", "-p", "no:dsession")
+    assert "workers" not in blocked.output
+    assert blocked.document == single.document
+    assert _failed(blocked) == _failed(single)

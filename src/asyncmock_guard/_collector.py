@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import sys
-import traceback
 import types
 import weakref
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from asyncmock_guard import _event_loop, _frames
 from asyncmock_guard._config import UserEntries
 from asyncmock_guard._construction import ConstructionWatch, DataConstruction
+from asyncmock_guard._errors import InternalErrors
 from asyncmock_guard._findings import Finding, FindingKind, Location
 from asyncmock_guard._instrumentation import EXECUTE_MOCK_CALL_CODE, CoroutineRecord, Instrumentation, add_note
 
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from asyncmock_guard import _advice
     from asyncmock_guard._evidence import SyncEvidence
 
-_MAX_INTERNAL_ERRORS = 20
 _MAX_FRAMES_TO_TEST = 32  # how far up from a mock call to look for the test function's frame
 
 
@@ -121,7 +120,11 @@ class Collector:
     """Receives instrumentation events and keeps the findings of the session."""
 
     def __init__(
-        self, default_mode: str = "strict", rootdir: str | None = None, user_entries: UserEntries | None = None
+        self,
+        default_mode: str = "strict",
+        rootdir: str | None = None,
+        user_entries: UserEntries | None = None,
+        errors: InternalErrors | None = None,
     ) -> None:
         self.default_mode = default_mode
         self.rootdir = rootdir
@@ -130,8 +133,7 @@ class Collector:
         self.outside_phase = "collection"
         self.pending: list[Finding] = []
         self.findings: list[Finding] = []
-        self.internal_errors: list[str] = []
-        self.internal_error_count = 0
+        self.errors = errors if errors is not None else InternalErrors()  # shared with the plugin
         self._tests_by_function: dict[tuple[str, str], tuple[str, str]] = {}
         # Names a test used, kept past its call phase only while it left unawaited coroutines behind.
         self._names_after_call: dict[str, dict[int, str]] = {}
@@ -170,10 +172,19 @@ class Collector:
                 coroutine.close()
 
     # --- test lifecycle (called by the plugin) ---------------------------------------------------
-    def enter_test(self, context: TestContext) -> None:
-        self.context = context
+    def enter_test(
+        self,
+        nodeid: str,
+        codes: frozenset[CodeType],
+        mode: str,
+        funcargs: Mapping[str, object] | None,
+        *,
+        is_async: bool,
+    ) -> TestContext:
+        context = self.context = TestContext(nodeid, codes, mode, funcargs, is_async=is_async)
         for code in context.codes:
             self._tests_by_function[(code.co_filename, code.co_name)] = (context.nodeid, context.mode)
+        return context
 
     def end_call_phase(self) -> None:
         """Release the test's frame; keep its names only if its coroutines may still be reported."""
@@ -1016,9 +1027,7 @@ class Collector:
         self._add_finding(FindingKind.NEVER_AWAITED, owned, subject=name, where=where, message=message, fix=fix)
 
     def internal_error(self, error: BaseException) -> None:
-        self.internal_error_count += 1
-        if len(self.internal_errors) < _MAX_INTERNAL_ERRORS:
-            self.internal_errors.append("".join(traceback.format_exception(type(error), error, error.__traceback__)))
+        self.errors.record(error)
 
 
 def _mock_of(coroutine: object) -> object:

@@ -277,6 +277,35 @@ def github_annotations(config: pytest.Config) -> bool:
     return bool(config.getoption("asyncmock_guard_github")) or os.environ.get("GITHUB_ACTIONS") == "true"
 
 
+def runs_no_tests(config: pytest.Config, *, early: bool) -> bool:
+    """Whether pytest-xdist makes this process its controller, which runs no test (its workers do).
+
+    Read as pytest-xdist reads its options: at ``pytest_configure`` they are settled (``-n`` made
+    ``--dist`` and ``--tx``); ``early``, before that, it is a forecast from what the command line and
+    ini say (a worker is told apart by the environment pytest-xdist gives it, as its ``workerinput``
+    does not exist yet). Either is checked at session start, where the controller is known for sure.
+    """
+    if hasattr(config, "workerinput") or not config.pluginmanager.has_plugin("xdist"):
+        return False
+    options = config.known_args_namespace if early else config.option
+    if getattr(options, "collectonly", False):
+        return False
+    dist, specs = getattr(options, "dist", "no"), getattr(options, "tx", None)
+    if early:
+        if "PYTEST_XDIST_WORKER" in os.environ:
+            return False
+        workers = getattr(options, "numprocesses", None)
+        if workers in ("auto", "logical"):
+            return not getattr(options, "usepdb", False)
+        if workers:
+            return True
+        if workers == 0:
+            return False
+        if getattr(options, "distload", False):
+            dist = "load"
+    return dist != "no" and bool(specs)
+
+
 def _path_option(config: pytest.Config, dest: str, option: str, ini_name: str) -> tuple[str, str] | None:
     """A file named on the command line (relative to the invocation directory) or in the ini file
     (relative to the rootdir), with where it was named, for error messages."""

@@ -29,15 +29,18 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from asyncmock_guard import _config, _frames, _reporting
+import asyncmock_guard
+from asyncmock_guard import _config, _reporting
 from asyncmock_guard._baseline import Baseline, Key, Reconciliation, reconcile, render
-from asyncmock_guard._collector import Collector, TestContext
 from asyncmock_guard._config import Mode, Modes
+from asyncmock_guard._errors import InternalErrors
 from asyncmock_guard._findings import Finding, relative_path
 
 if TYPE_CHECKING:
     from _pytest.fixtures import FixtureDef
     from _pytest.nodes import Node
+
+    from asyncmock_guard._collector import Collector, TestContext
 
 _PLUGIN_NAME = "asyncmock-guard-session"
 _XDIST_PLUGIN_NAME = "asyncmock-guard-xdist"
@@ -48,7 +51,7 @@ _JUNIT_PROPERTY = "asyncmock_guard"
 # What runs in every session outside the tests (the wide fixtures are added as they are set up).
 _SESSION_PHASES = frozenset({"conftest import", "collection", "between tests", "session end"})
 _mode_key = pytest.StashKey[str]()  # the test's mode, as the plain string the collector compares
-_early_collector_key = pytest.StashKey[Collector]()
+_early_collector_key = pytest.StashKey["Collector"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,13 +63,21 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     """Watch from before the initial conftest files are imported (``-p asyncmock_guard`` is loaded before
     them): a coroutine one of them drops at import is reported too, with "conftest import" as its place."""
     modes = _config.early_modes(early_config)
-    if modes is None or not modes.installs:
+    if modes is None or not modes.installs or _config.runs_no_tests(early_config, early=True):
         return
-    collector = Collector(default_mode=modes.session.value, rootdir=str(early_config.rootpath))
+    collector = _new_collector(default_mode=modes.session.value, rootdir=str(early_config.rootpath))
     collector.outside_phase = "conftest import"
     collector.install()
     early_config.stash[_early_collector_key] = collector
     early_config.add_cleanup(collector.uninstall)
+
+
+def _new_collector(**settings: Any) -> Collector:
+    """The collector, with the instrumentation it installs: loaded only by a process that runs tests (a
+    pytest-xdist controller never loads these modules, nor ``unittest.mock``)."""
+    module = asyncmock_guard._import_module("asyncmock_guard._collector")
+    collector: Collector = module.Collector(**settings)
+    return collector
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -93,6 +104,8 @@ def _test_codes(function: object) -> frozenset[CodeType]:
 
 
 def _codes_and_kind(function: object) -> tuple[frozenset[CodeType], bool]:
+    from asyncmock_guard import _frames  # noqa: PLC0415 - loaded with the collector, which runs tests
+
     codes = _test_codes(function)
     return codes, any(_frames.is_async_code(code) for code in codes)
 
@@ -143,18 +156,23 @@ class GuardPlugin:
         self.github = _config.github_annotations(config)
         self.junit = report_path is not None and bool(config.getoption("xmlpath", None))
         self.is_worker = hasattr(config, "workerinput")
-        self.is_controller = False  # a pytest-xdist controller; known at session start
-        user_entries = _config.sync_methods(config)
-        default_mode = self.mode.value
-        if early is None:
-            self.collector = Collector(default_mode=default_mode, rootdir=self.rootdir, user_entries=user_entries)
-        else:  # installed by pytest_load_initial_conftests; the options are known for sure only now
-            self.collector = early
-            early.default_mode, early.rootdir, early.user_entries = default_mode, self.rootdir, user_entries
+        # A pytest-xdist controller runs no test: its workers watch them, and it only gathers. Foreseen
+        # from the options now, and made sure of at session start.
+        self.is_controller = _config.runs_no_tests(config, early=False)
+        self.user_entries = _config.sync_methods(config)
+        self.errors = early.errors if early is not None else InternalErrors()
+        # The collector, with its instrumentation, exists in a process that runs tests with the guard on.
+        self.collector: Collector | None = None
+        if early is not None:  # installed by pytest_load_initial_conftests; the options are known for sure only now
+            early.default_mode, early.rootdir, early.user_entries = self.mode.value, self.rootdir, self.user_entries
             early.outside_phase = "collection"
-            if not modes.installs:
+            if modes.installs and not self.is_controller:
+                self.collector = early
+            else:
                 early.uninstall()
-        self.instrumentation = self.collector.instrumentation  # read by the hooks of every test
+                early.drain()  # what a controller's own conftest import showed, every worker shows too
+        elif modes.installs and not self.is_controller:
+            self.collector = self._new_collector()
         # Everything found in this session (gathered from the workers under pytest-xdist), in order.
         self.findings: list[Finding] = []
         self.unattributed_strict: list[Finding] = []
@@ -175,16 +193,24 @@ class GuardPlugin:
         self._codes_by_function: dict[object, tuple[frozenset[CodeType], bool]] = {}
 
     # --- install -----------------------------------------------------------------------------------
+    def _new_collector(self) -> Collector:
+        collector = _new_collector(
+            default_mode=self.mode.value, rootdir=self.rootdir, user_entries=self.user_entries, errors=self.errors
+        )
+        collector.outside_phase = "collection"
+        return collector
+
     def install(self) -> None:
-        if self.modes.installs:
+        if self.collector is not None:
             self.collector.install()
 
     def uninstall(self) -> None:
-        self.collector.uninstall()
+        if self.collector is not None:
+            self.collector.uninstall()
 
     @property
     def active(self) -> bool:
-        return self.instrumentation.installed
+        return self.collector is not None and self.collector.instrumentation.installed
 
     @property
     def reports(self) -> bool:
@@ -208,11 +234,17 @@ class GuardPlugin:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """A pytest-xdist controller runs no test: its workers watch them, and it only gathers."""
         self.session = session
-        if not self.config.pluginmanager.has_plugin("dsession"):
+        self.is_controller = self.config.pluginmanager.has_plugin("dsession")
+        collector = self.collector
+        if self.is_controller and collector is not None:  # not foreseen at configure
+            collector.uninstall()
+            collector.drain()  # what the controller's own conftest import showed, every worker shows too
+            self.collector = None
+        elif not self.is_controller and collector is None and self.modes.installs:  # foreseen wrongly
+            self.collector = self._new_collector()
+            self.collector.install()
+        if not self.is_controller:
             return
-        self.is_controller = True
-        self.collector.uninstall()
-        self.collector.drain()  # what the controller's own conftest import showed, every worker shows too
         if self.modes.installs:
             with self._shielded():
                 self.late_directory = tempfile.mkdtemp(prefix="asyncmock-guard-late-")
@@ -229,73 +261,67 @@ class GuardPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_fixture_setup(self, fixturedef: FixtureDef[object]) -> None:
         """A fixture wider than a test is set up: what its code does belongs to no one test."""
-        if not self.instrumentation.installed or fixturedef.scope == "function":
+        collector = self.collector
+        if collector is None or fixturedef.scope == "function" or not collector.instrumentation.installed:
             return
         with self._shielded():
             codes, _ = self._codes_of(fixturedef.func)
             label = f"{fixturedef.scope} fixture {fixturedef.argname}"
             self.phases_run.add(label)
-            self.collector.fixture_set_up(label, codes)
+            collector.fixture_set_up(label, codes)
 
     # --- test phases ---------------------------------------------------------------------------------
     # Two plain hooks per phase boundary, no wrappers: this runs for every test of every suite.
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> None:
         """Enter the test before its setup; returning None lets pytest run it as usual."""
-        if not self.instrumentation.installed:
+        collector = self.collector
+        if collector is None or not collector.instrumentation.installed:
             return
         try:
             mode = item.stash.get(_mode_key, None) or _config.item_mode(item, self.modes).value
             self._item = item
             codes, is_async = self._codes_of(getattr(item, "obj", None))
-            self.collector.enter_test(
-                TestContext(
-                    nodeid=item.nodeid,
-                    codes=codes,
-                    mode=mode,
-                    funcargs=getattr(item, "funcargs", None),
-                    is_async=is_async,
-                )
-            )
+            collector.enter_test(item.nodeid, codes, mode, getattr(item, "funcargs", None), is_async=is_async)
         except pytest.UsageError:
             raise
         except Exception as error:  # noqa: BLE001 - see _shielded
-            self.collector.internal_error(error)
+            self.errors.record(error)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, call: pytest.CallInfo[None]) -> None:
         """Before pytest formats a failure: add the guard's explanation to the exception."""
         excinfo = call.excinfo
-        if excinfo is None or self.collector.context is None:
+        collector = self.collector
+        if excinfo is None or collector is None or collector.context is None:
             return
         try:
-            self.collector.explain_failure(excinfo.value)
+            collector.explain_failure(excinfo.value)
         except Exception as error:  # noqa: BLE001 - see _shielded
-            self.collector.internal_error(error)
+            self.errors.record(error)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """A phase just ended: finish it, and put its findings on its report before anyone reads it."""
-        nodeid = report.nodeid  # a property: read once
         if self.baseline is not None and report.when == "setup" and report.outcome != "skipped":
-            self.tests_run.add(nodeid)  # only a baseline reads it (which entries this run covered)
+            self.tests_run.add(report.nodeid)  # only a baseline reads it (which entries this run covered)
         if self.is_controller:
             wire = getattr(report, _REPORT_ATTRIBUTE, None)
             if wire:
                 with self._shielded():
-                    self.received(wire, nodeid)
+                    self.received(wire, report.nodeid)
             return
         collector = self.collector
-        context = collector.context
-        if context is None or context.nodeid != nodeid:
+        context = collector.context if collector is not None else None
+        if context is None or collector is None or context.nodeid != report.nodeid:
             return
         findings: list[Finding] = []
         try:
-            self._end_phase(context, report)
+            self._end_phase(collector, context, report)
             if collector.pending:
                 findings = collector.drain()
         except Exception as error:  # noqa: BLE001 - see _shielded
-            collector.internal_error(error)
+            self.errors.record(error)
         if findings:
             self._dispatch(findings, report)
 
@@ -310,8 +336,7 @@ class GuardPlugin:
             known = self._codes_by_function[key] = _codes_and_kind(function)
         return known
 
-    def _end_phase(self, context: TestContext, report: pytest.TestReport) -> None:
-        collector = self.collector
+    def _end_phase(self, collector: Collector, context: TestContext, report: pytest.TestReport) -> None:
         outcome, when = report.outcome, report.when
         if outcome == "failed":
             context.failed = True
@@ -351,7 +376,7 @@ class GuardPlugin:
         try:
             yield
         except Exception as error:  # noqa: BLE001
-            self.collector.internal_error(error)
+            self.errors.record(error)
 
     def _dispatch(self, findings: list[Finding], report: pytest.TestReport | None) -> None:
         """Strict findings of this test fail its report; warn findings are warnings; baselined ones are
@@ -439,15 +464,16 @@ class GuardPlugin:
     # --- end of session --------------------------------------------------------------------------------
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.session = session
-        if self.active:
+        collector = self.collector
+        if collector is not None and collector.instrumentation.installed:
             findings: list[Finding] = []
             with self._shielded():
                 _forget_last_failure()
-                self.collector.outside_phase = "session end"
-                if self.collector.watches_schedulers:
-                    self.collector.check_scheduler_mocks(test_ended=True)
-                self._collect_lost_coroutines()
-                findings = self.collector.drain()
+                collector.outside_phase = "session end"
+                if collector.watches_schedulers:
+                    collector.check_scheduler_mocks(test_ended=True)
+                self._collect_lost_coroutines(collector)
+                findings = collector.drain()
             self._dispatch(findings, None)
             with self._shielded():
                 self._cover_outside_tests()
@@ -461,7 +487,7 @@ class GuardPlugin:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         self._record_internal_errors()
 
-    def _collect_lost_coroutines(self) -> None:
+    def _collect_lost_coroutines(self, collector: Collector) -> None:
         """Finalize coroutines lost in reference cycles now, while the guard listens and before the summary.
 
         The young generations hold what the last tests left behind. A full collection (about 20 ms on
@@ -472,7 +498,7 @@ class GuardPlugin:
         """
         gc.collect(1)
         if (
-            self.collector.instrumentation.pending()
+            collector.instrumentation.pending()
             or self.updating_baseline  # a worker's late findings would reach the controller after its update
             or not self.config.pluginmanager.has_plugin("unraisableexception")
         ):
@@ -527,10 +553,11 @@ class GuardPlugin:
     def pytest_unconfigure(self) -> None:
         """After pytest's own last garbage collection: report what it finalized, and write the report file."""
         late: list[Finding] = []
-        if self.active:
+        collector = self.collector
+        if collector is not None and collector.instrumentation.installed:
             with self._shielded():
-                self.collector.outside_phase = "session end"
-                late = [self._judged(finding) for finding in self.collector.drain()]
+                collector.outside_phase = "session end"
+                late = [self._judged(finding) for finding in collector.drain()]
         elif self.late_directory is not None:  # a pytest-xdist controller: its workers have all ended
             with self._shielded():
                 late = self._late_from_workers(self.late_directory)
@@ -552,12 +579,12 @@ class GuardPlugin:
 
     def _show_internal_errors_after_summary(self) -> None:
         """Internal errors of the guard's work after the warnings summary: one line on the terminal."""
-        collector = self.collector
-        unshown = collector.internal_error_count - self._internal_errors_recorded
+        errors = self.errors
+        unshown = errors.count - self._internal_errors_recorded
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
         if unshown <= 0 or terminal is None or self.is_worker:
             return
-        first = collector.internal_errors[min(self._internal_errors_recorded, len(collector.internal_errors) - 1)]
+        first = errors.tracebacks[min(self._internal_errors_recorded, len(errors.tracebacks) - 1)]
         terminal.write_line(
             f"asyncmock-guard: {unshown} internal error(s) at the end of the session were ignored and did not"
             f" change any test; please report this. First error:\n{first}"
@@ -623,13 +650,13 @@ class GuardPlugin:
                 terminal.write_line(_reporting.github_annotation(finding, self.rootdir, workspace))
 
     def _record_internal_errors(self) -> None:
-        collector = self.collector
-        self._internal_errors_recorded = collector.internal_error_count
-        if not collector.internal_error_count:
+        errors = self.errors
+        self._internal_errors_recorded = errors.count
+        if not errors.count:
             return
         message = (
-            f"asyncmock-guard: {collector.internal_error_count} internal error(s) were ignored and did not"
-            f" change any test; please report this. First error:\n{collector.internal_errors[0]}"
+            f"asyncmock-guard: {errors.count} internal error(s) were ignored and did not"
+            f" change any test; please report this. First error:\n{errors.tracebacks[0]}"
         )
         self.config.hook.pytest_warning_recorded.call_historic(
             kwargs={
