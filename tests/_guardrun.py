@@ -8,6 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from _pytest import unraisableexception
+
+# pytest collects garbage fully in its own pytest_unconfigure, while the guard still listens, from the
+# release that moved it there (9.2 has it); before, only in a cleanup after the guard has stopped.
+PYTEST_COLLECTS_AT_UNCONFIGURE = hasattr(unraisableexception, "pytest_unconfigure")
 
 INI = """
 [pytest]

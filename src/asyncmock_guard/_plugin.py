@@ -492,15 +492,17 @@ class GuardPlugin:
 
         The young generations hold what the last tests left behind. A full collection (about 20 ms on
         the benchmark suite, more on big ones, and once per pytest-xdist worker) is paid only when one
-        of the guard's mock coroutines is still unaccounted for, or when nothing else will collect:
-        pytest's unraisableexception plugin makes a full collection at unconfigure anyway, and what it
-        finalizes is reported then (``pytest_unconfigure``; a worker leaves it for the controller).
+        of the guard's mock coroutines is still unaccounted for, or when nothing else will collect while
+        the guard listens: pytest's unraisableexception plugin makes a full collection in its own
+        ``pytest_unconfigure`` (pytest 9.1 and later; before, in a cleanup after the guard has gone), and
+        what it finalizes is reported then (``pytest_unconfigure``; a worker leaves it for the controller).
         """
         gc.collect(1)
+        unraisable = self.config.pluginmanager.get_plugin("unraisableexception")
         if (
             collector.instrumentation.pending()
             or self.updating_baseline  # a worker's late findings would reach the controller after its update
-            or not self.config.pluginmanager.has_plugin("unraisableexception")
+            or not hasattr(unraisable, "pytest_unconfigure")
         ):
             gc.collect()
 
