@@ -197,7 +197,7 @@ class Collector:
 
     def leave_test(self, unsettled: int) -> None:
         context = self.context
-        if context is not None and unsettled <= 0:
+        if context is not None and unsettled <= 0 and self._names_after_call:
             self._names_after_call.pop(context.nodeid, None)
         if self._explicit_async:
             self._explicit_async = {k: v for k, v in self._explicit_async.items() if v.mock() is not None}

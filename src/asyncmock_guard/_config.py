@@ -70,6 +70,10 @@ class Mode(str, enum.Enum):
         raise pytest.UsageError(f"asyncmock-guard: {source} is {value!r}; valid modes are {valid}")
 
 
+# Each mode's text, as the collector compares it: a dictionary lookup, where ``.value`` runs Python code.
+MODE_TEXT: dict[Mode, str] = {mode: mode.value for mode in Mode}
+
+
 def addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("asyncmock-guard", "catch AsyncMock and coroutine misuse")
     group.addoption(MODE_OPTION, dest="asyncmock_guard_mode", default=None, metavar="MODE", help=MODE_HELP)

@@ -147,6 +147,7 @@ class Instrumentation:
         self._original_hook: Callable[[object], None] | None = None
         self._previous_depth: int | None = None
         self._depth = 0  # the tracking depth the guard set last
+        self._depths = (ORIGIN_TRACKING_DEPTH, SYNC_TEST_ORIGIN_TRACKING_DEPTH)  # (shallow, deep), set at install
         self._proxy_class: type[CoroutineProxy] | None = None
         self.installed = False
 
@@ -188,6 +189,11 @@ class Instrumentation:
         self._original_hook = getattr(warnings, "_warn_unawaited_coroutine", None)
         warnings._warn_unawaited_coroutine = self._on_unawaited  # type: ignore[attr-defined]
         self._previous_depth = self._depth = sys.get_coroutine_origin_tracking_depth()
+        # never less than the depth before the guard
+        self._depths = (
+            max(ORIGIN_TRACKING_DEPTH, self._previous_depth),
+            max(SYNC_TEST_ORIGIN_TRACKING_DEPTH, self._previous_depth),
+        )
         self.installed = True
         self.track_origins(deeply=False)
         return self
@@ -212,8 +218,7 @@ class Instrumentation:
         someone else set meanwhile (asyncio's debug mode raises it while a loop runs)."""
         if not self.installed or sys.get_coroutine_origin_tracking_depth() != self._depth:
             return
-        wanted = SYNC_TEST_ORIGIN_TRACKING_DEPTH if deeply else ORIGIN_TRACKING_DEPTH
-        wanted = max(wanted, self._previous_depth or 0)
+        wanted = self._depths[deeply]  # twice per synchronous test: plain lookups
         if wanted != self._depth:
             sys.set_coroutine_origin_tracking_depth(wanted)
             self._depth = wanted

@@ -191,6 +191,8 @@ class GuardPlugin:
         self._item: pytest.Item | None = None
         # Parametrized tests share their function: its code objects are looked up once.
         self._codes_by_function: dict[object, tuple[frozenset[CodeType], bool]] = {}
+        # The function-scoped FixtureDefs seen (by id, with the object itself, so that the id is not reused).
+        self._per_test_fixtures: dict[int, object] = {}
 
     # --- install -----------------------------------------------------------------------------------
     def _new_collector(self) -> Collector:
@@ -255,14 +257,21 @@ class GuardPlugin:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Check every marker now, so a typo is a usage error before anything runs."""
         inherited: dict[Node, Mode | None] = {}
+        modes, text = self.modes, _config.MODE_TEXT
         for item in items:
-            item.stash[_mode_key] = _config.item_mode(item, self.modes, inherited).value
+            marked = _config.marker_mode(item, inherited)
+            item.stash[_mode_key] = text[marked if marked is not None else modes.for_path(getattr(item, "path", None))]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_fixture_setup(self, fixturedef: FixtureDef[object]) -> None:
         """A fixture wider than a test is set up: what its code does belongs to no one test."""
+        if self._per_test_fixtures.get(id(fixturedef)) is fixturedef:  # most of them, for every test
+            return
         collector = self.collector
-        if collector is None or fixturedef.scope == "function" or not collector.instrumentation.installed:
+        if collector is None or not collector.instrumentation.installed:
+            return
+        if fixturedef.scope == "function":
+            self._per_test_fixtures[id(fixturedef)] = fixturedef  # pytest keeps each one for the session
             return
         with self._shielded():
             codes, _ = self._codes_of(fixturedef.func)
@@ -279,7 +288,7 @@ class GuardPlugin:
         if collector is None or not collector.instrumentation.installed:
             return
         try:
-            mode = item.stash.get(_mode_key, None) or _config.item_mode(item, self.modes).value
+            mode = item.stash.get(_mode_key, None) or _config.MODE_TEXT[_config.item_mode(item, self.modes)]
             self._item = item
             codes, is_async = self._codes_of(getattr(item, "obj", None))
             collector.enter_test(item.nodeid, codes, mode, getattr(item, "funcargs", None), is_async=is_async)
@@ -292,8 +301,10 @@ class GuardPlugin:
     def pytest_runtest_makereport(self, call: pytest.CallInfo[None]) -> None:
         """Before pytest formats a failure: add the guard's explanation to the exception."""
         excinfo = call.excinfo
+        if excinfo is None:
+            return
         collector = self.collector
-        if excinfo is None or collector is None or collector.context is None:
+        if collector is None or collector.context is None:
             return
         try:
             collector.explain_failure(excinfo.value)
@@ -305,15 +316,16 @@ class GuardPlugin:
         """A phase just ended: finish it, and put its findings on its report before anyone reads it."""
         if self.baseline is not None and report.when == "setup" and report.outcome != "skipped":
             self.tests_run.add(report.nodeid)  # only a baseline reads it (which entries this run covered)
-        if self.is_controller:
-            wire = getattr(report, _REPORT_ATTRIBUTE, None)
-            if wire:
-                with self._shielded():
-                    self.received(wire, report.nodeid)
-            return
         collector = self.collector
-        context = collector.context if collector is not None else None
-        if context is None or collector is None or context.nodeid != report.nodeid:
+        if collector is None:  # no test runs here with the guard on: a pytest-xdist controller, or off
+            if self.is_controller:
+                wire = getattr(report, _REPORT_ATTRIBUTE, None)
+                if wire:
+                    with self._shielded():
+                        self.received(wire, report.nodeid)
+            return
+        context = collector.context
+        if context is None or context.nodeid != report.nodeid:
             return
         findings: list[Finding] = []
         try:
