@@ -11,8 +11,34 @@ import pytest
 from _pytest import unraisableexception
 
 # pytest collects garbage fully in its own pytest_unconfigure, while the guard still listens, from the
-# release that moved it there (9.2 has it); before, only in a cleanup after the guard has stopped.
+# release that moved it there (9.1); before, only in a cleanup after the guard has stopped.
 PYTEST_COLLECTS_AT_UNCONFIGURE = hasattr(unraisableexception, "pytest_unconfigure")
+
+# An app whose coroutine a test can lose, and two tests that lose one in a reference cycle that is
+# already old when it becomes garbage: only a full collection finds it (see GuardPlugin._collect_lost_coroutines).
+POLLER_APP = """
+class Poller:
+    async def poll(self):
+        return 1
+"""
+
+OLD_CYCLE_TESTS = """
+    import gc
+    import app
+
+    kept = []
+
+    def test_leaks_into_old_cycle():
+        holder = {}
+        holder["self"] = holder
+        holder["pending"] = app.Poller().poll()  # <-- call
+        kept.append(holder)
+        gc.collect()  # holder survives a full collection: it is in the oldest generation now
+
+    def test_lets_it_go():
+        gc.disable()
+        kept.clear()
+    """
 
 INI = """
 [pytest]

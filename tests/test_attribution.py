@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from _guardrun import PYTEST_COLLECTS_AT_UNCONFIGURE, line_of, run_guard, write_project
+from _guardrun import OLD_CYCLE_TESTS, POLLER_APP, PYTEST_COLLECTS_AT_UNCONFIGURE, line_of, run_guard, write_project
 
-APP = """
-class Poller:
-    async def poll(self):
-        return 1
-"""
+APP = POLLER_APP
 
 
 @pytest.mark.parametrize("mode", ["strict", "warn"])
@@ -161,25 +157,6 @@ def test_coroutine_lost_in_a_young_cycle_at_the_end_is_in_the_summary(pytester: 
     assert run.result.ret == expected
 
 
-OLD_CYCLE_TEST = """
-    import gc
-    import app
-
-    kept = []
-
-    def test_leaks_into_old_cycle():
-        holder = {}
-        holder["self"] = holder
-        holder["pending"] = app.Poller().poll()  # <-- call
-        kept.append(holder)
-        gc.collect()  # holder survives a full collection: it is in the oldest generation now
-
-    def test_lets_it_go():
-        gc.disable()
-        kept.clear()
-    """
-
-
 @pytest.mark.parametrize("mode", ["strict", "warn"])
 def test_coroutine_lost_in_an_old_cycle_is_reported_after_pytests_final_collection(
     pytester: pytest.Pytester, mode: str
@@ -188,7 +165,7 @@ def test_coroutine_lost_in_an_old_cycle_is_reported_after_pytests_final_collecti
     # was old before it became garbage is finalized by pytest's full collection at unconfigure. An
     # older pytest collects only in a cleanup, after the guard has stopped listening: the guard then
     # collects fully itself, and the finding is in the summary.
-    test = OLD_CYCLE_TEST
+    test = OLD_CYCLE_TESTS
     write_project(pytester, app=APP, test_case=test)
     run = run_guard(pytester, mode)
     finding = run.only()  # the report file is written after that collection
@@ -207,7 +184,7 @@ def test_coroutine_lost_in_an_old_cycle_is_reported_after_pytests_final_collecti
 
 
 def test_without_pytests_final_collection_the_guard_collects_fully(pytester: pytest.Pytester) -> None:
-    test = OLD_CYCLE_TEST
+    test = OLD_CYCLE_TESTS
     write_project(pytester, app=APP, test_case=test)
     run = run_guard(pytester, "strict", "-p", "no:unraisableexception")
     assert run.only()["nodeid"] == "test_case.py::test_leaks_into_old_cycle"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from _guardrun import PYTEST_COLLECTS_AT_UNCONFIGURE, GuardRun, run_guard, write_project
+from _guardrun import OLD_CYCLE_TESTS, POLLER_APP, PYTEST_COLLECTS_AT_UNCONFIGURE, GuardRun, run_guard, write_project
 from asyncmock_guard import _config
 
 pytest.importorskip("xdist")
@@ -181,40 +181,11 @@ def test_partial_update_with_two_workers_keeps_the_rest(pytester: pytest.Pyteste
     assert json.loads((pytester.path / "b.json").read_text())["entries"] == before
 
 
-# Garbage that was old before it became garbage: only pytest's final full collection finds it, after a
-# worker's last output to the controller has gone.
-POLLER = """
-class Poller:
-    async def poll(self):
-        return 1
-"""
-
-OLD_CYCLE = """
-import gc
-import app
-
-kept = []
-
-
-def test_leaks_into_old_cycle():
-    holder = {}
-    holder["self"] = holder
-    holder["pending"] = app.Poller().poll()
-    kept.append(holder)
-    gc.collect()  # holder survives a full collection: it is in the oldest generation now
-
-
-def test_lets_it_go():
-    gc.disable()
-    kept.clear()
-"""
-
-
 @pytest.mark.parametrize("mode", ["strict", "warn"])
 def test_what_pytests_final_collection_finds_on_a_worker_reaches_the_controller(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
-    write_project(pytester, app=POLLER, test_old=OLD_CYCLE)
+    write_project(pytester, app=POLLER_APP, test_old=OLD_CYCLE_TESTS)
     scratch = pytester.mkdir("scratch")  # the controller's directory for its workers' late findings
     monkeypatch.setenv("TMPDIR", str(scratch))
     single = run_guard(pytester, mode, "-n", "0")
@@ -237,7 +208,7 @@ def test_what_pytests_final_collection_finds_on_a_worker_reaches_the_controller(
 
 
 def test_an_unreadable_late_file_of_a_worker_is_an_internal_error(pytester: pytest.Pytester) -> None:
-    write_project(pytester, app=POLLER, test_old=OLD_CYCLE)
+    write_project(pytester, app=POLLER_APP, test_old=OLD_CYCLE_TESTS)
     # A worker's late file that is not what the guard writes (a plugin of the user's breaking it, say).
     pytester.makeconftest(
         """

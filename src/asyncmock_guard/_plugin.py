@@ -513,7 +513,7 @@ class GuardPlugin:
         unraisable = self.config.pluginmanager.get_plugin("unraisableexception")
         if (
             collector.instrumentation.pending()
-            or self.updating_baseline  # a worker's late findings would reach the controller after its update
+            or self.updating_baseline  # the update's summary line, printed before, must count them too
             or not hasattr(unraisable, "pytest_unconfigure")
         ):
             gc.collect()
