@@ -43,6 +43,35 @@ def _pattern_2(data: str, expected: str) -> Case:
     )
 
 
+def _coroutine_given_to_constructor(slot: str) -> Case:
+    """``AsyncMock(return_value=load())`` or ``AsyncMock(side_effect=load())``: one finding each, with the fix."""
+    return Case(
+        app="""
+        async def current(repo):
+            return await repo.fetch()
+        """,
+        test=f"""
+        from unittest.mock import AsyncMock, MagicMock
+        import app
+
+        async def load():
+            return 5
+
+        async def test_current():
+            repo = MagicMock()
+            repo.fetch = AsyncMock({slot}=load())  # <-- assigned
+            assert await app.current(repo) == 5
+        """,
+        kind="coroutine-as-return-value",
+        subject="repo.fetch",
+        marker="<-- assigned",
+        path="test_case.py",
+        operation=slot,
+        fix_contains=("repo.fetch = AsyncMock(side_effect=load)",),
+        warn_outcome="failed",
+    )
+
+
 PATCH_APP = """
 class Store:
     def save(self, item) -> None:
@@ -107,56 +136,8 @@ CASES = {
         fix_contains=("repo.list_names.return_value = [1, 2]",),
         warn_outcome="failed",
     ),
-    "coroutine-as-return-value-constructor": Case(
-        app="""
-        async def current(repo):
-            return await repo.fetch()
-        """,
-        test="""
-        from unittest.mock import AsyncMock, MagicMock
-        import app
-
-        async def load():
-            return 5
-
-        async def test_current():
-            repo = MagicMock()
-            repo.fetch = AsyncMock(return_value=load())  # <-- assigned
-            assert await app.current(repo) == 5
-        """,
-        kind="coroutine-as-return-value",
-        subject="repo.fetch",
-        marker="<-- assigned",
-        path="test_case.py",
-        operation="return_value",
-        fix_contains=("repo.fetch = AsyncMock(side_effect=load)",),
-        warn_outcome="failed",
-    ),
-    "coroutine-as-side-effect-constructor": Case(
-        app="""
-        async def current(repo):
-            return await repo.fetch()
-        """,
-        test="""
-        from unittest.mock import AsyncMock, MagicMock
-        import app
-
-        async def load():
-            return 5
-
-        async def test_current():
-            repo = MagicMock()
-            repo.fetch = AsyncMock(side_effect=load())  # <-- assigned
-            assert await app.current(repo) == 5
-        """,
-        kind="coroutine-as-return-value",
-        subject="repo.fetch",
-        marker="<-- assigned",
-        path="test_case.py",
-        operation="side_effect",
-        fix_contains=("repo.fetch = AsyncMock(side_effect=load)",),
-        warn_outcome="failed",
-    ),
+    "coroutine-as-return-value-constructor": _coroutine_given_to_constructor("return_value"),
+    "coroutine-as-side-effect-constructor": _coroutine_given_to_constructor("side_effect"),
     "coroutine-as-return-value-setter": Case(
         app="""
         async def current(repo):
