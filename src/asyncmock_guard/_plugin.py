@@ -257,10 +257,8 @@ class GuardPlugin:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Check every marker now, so a typo is a usage error before anything runs."""
         inherited: dict[Node, Mode | None] = {}
-        modes, text = self.modes, _config.MODE_TEXT
         for item in items:
-            marked = _config.marker_mode(item, inherited)
-            item.stash[_mode_key] = text[marked if marked is not None else modes.for_path(getattr(item, "path", None))]
+            item.stash[_mode_key] = _config.MODE_TEXT[_config.item_mode(item, self.modes, inherited)]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_fixture_setup(self, fixturedef: FixtureDef[object]) -> None:
