@@ -7,6 +7,7 @@ import functools
 import gc
 import inspect
 import json
+import subprocess
 import sys
 import types
 import warnings
@@ -174,6 +175,73 @@ def test_awaits_what_it_calls_only_for_an_await_of_that_very_call() -> None:
         "kept first": False,
         "passed on": False,
     }
+
+
+def test_await_sites_are_remembered_per_code_object_and_match_a_fresh_scan() -> None:
+    async def caller(mock: Any) -> None:
+        await mock()
+        pending = mock()
+        await pending
+
+    sites = _frames.await_sites(caller.__code__)
+    assert sites  # the call in ``await mock()``; ``await pending`` awaits a name, not a call
+    raw = caller.__code__.co_code
+    for offset in sites:  # from each site, past the call's inline caches, the next instruction awaits
+        index = offset + 2
+        while index < len(raw) and raw[index] == _frames._CACHE:
+            index += 2
+        assert raw[index] == _frames._GET_AWAITABLE
+
+    seen: list[bool] = []
+
+    def observing(*_: object) -> Any:
+        seen.append(_frames.awaits_what_it_calls(sys._getframe(1)))
+        return asyncio.sleep(0)
+
+    asyncio.run(caller(observing))
+    assert _frames._await_sites[id(caller.__code__)] == (caller.__code__, sites)
+    asyncio.run(caller(observing))  # the second time from the remembered sites
+    assert seen == [True, False, True, False]
+
+
+def test_an_asyncmock_called_from_the_bottom_of_the_stack_is_still_watched() -> None:
+    """The hook asks for the frame two levels up, where unittest.mock's ``__call__`` is; called straight
+    from a module's top level there is no such frame, and the hook looks one level up instead."""
+    script = (
+        "from unittest.mock import AsyncMock\n"
+        "from asyncmock_guard._collector import Collector\n"
+        "collector = Collector()\n"
+        "collector.install()\n"
+        "coroutine = AsyncMock()._execute_mock_call()\n"
+        "print(type(coroutine).__name__, collector.errors.count)\n"
+        "coroutine.close()\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert completed.stdout.split() == ["CoroutineProxy", "0"]
+
+
+def test_line_at_gives_the_line_a_frame_was_at() -> None:
+    lines: list[tuple[int, int]] = []
+
+    def record(*_: object) -> int:
+        frame = sys._getframe(1)
+        lines.append((frame.f_lineno, _frames.line_at(frame.f_code, frame.f_lasti)))
+        return 1
+
+    def calls() -> int:
+        total = record()
+        total += record(
+            1,
+            2,
+        )
+        for _ in range(2):
+            total += len([record() for _ in range(1)])
+        return total + sum(record(item) for item in range(2))
+
+    calls()
+    assert len(lines) == 6
+    assert all(seen == computed for seen, computed in lines)
+    assert _frames.line_at(calls.__code__, 10**6) == 0  # past the end
 
 
 def test_spec_says_async_for_coroutine_functions_of_the_spec_only() -> None:

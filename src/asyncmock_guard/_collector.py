@@ -281,7 +281,7 @@ class Collector:
             owner, phase, mode = context.nodeid, "call", context.mode
             if context.test_frame is None:
                 self._find_test_frame(frame)
-        record = CoroutineRecord(instrumentation, owner, phase, mode, caller=frame, mock_id=id(mock))
+        record = CoroutineRecord(instrumentation, owner, phase, mode, frame, id(mock))
         if owner is None and context is not None:  # a wider-scoped fixture's: name its mocks while it runs
             record.names = self._fixture_names(frame)
         return record

@@ -145,6 +145,15 @@ def frame_location(frame: FrameType) -> Location:
     return Location(code.co_filename, frame.f_lineno, code_name(code))
 
 
+def line_at(code: CodeType, offset: int) -> int:
+    """The line of the instruction at byte ``offset`` (a frame's ``f_lasti``), as the frame's ``f_lineno``
+    said then; 0 when the instruction has none."""
+    for start, end, line in code.co_lines():
+        if start <= offset < end:
+            return line or 0
+    return 0
+
+
 def code_name(code: CodeType) -> str:
     return getattr(code, "co_qualname", code.co_name)
 
@@ -186,6 +195,25 @@ def caller_of_mock(frame: FrameType | None) -> FrameType | None:
 
 
 _CACHE = dis.opmap.get("CACHE", -1)  # inline cache entries after an instruction (3.11+)
+# The await sites of the code objects seen, by id, each with its code object (which keeps the id from
+# being reused while the entry lives). Bounded: ``create_autospec`` compiles a new function per mock.
+_await_sites: dict[int, tuple[CodeType, frozenset[int]]] = {}
+_AWAIT_SITES_KEPT = 4096
+
+
+def await_sites(code: CodeType) -> frozenset[int]:
+    """The offsets ``f_lasti`` can have in a call whose result is awaited at once: each call
+    instruction (and its inline cache entries) immediately followed by ``GET_AWAITABLE``."""
+    raw = code.co_code
+    sites: set[int] = set()
+    for index in range(0, len(raw), 2):
+        if raw[index] == _GET_AWAITABLE:
+            offset = index - 2
+            sites.add(offset)
+            while offset > 0 and raw[offset] == _CACHE:
+                offset -= 2
+                sites.add(offset)
+    return frozenset(site for site in sites if site >= 0)
 
 
 def awaits_what_it_calls(frame: FrameType) -> bool:
@@ -196,11 +224,13 @@ def awaits_what_it_calls(frame: FrameType) -> bool:
     per its ``dis`` docs). ``f_lasti`` is within the calling instruction: at its start or, on 3.11+
     when a Python function is called directly, at its last inline cache entry; the cache entries are
     ``CACHE`` code units in ``co_code``. Should a version compile ``await`` differently, nothing
-    matches and every call is simply watched: slower, never wrong.
+    matches and every call is simply watched: slower, never wrong. Every AsyncMock call asks, so each
+    code object is scanned once and its await sites are looked up by id (hashing a code object is slow).
     """
-    code = frame.f_code.co_code
-    index = frame.f_lasti + 2
-    size = len(code)
-    while index < size and code[index] == _CACHE:
-        index += 2
-    return index < size and code[index] == _GET_AWAITABLE
+    code = frame.f_code
+    known = _await_sites.get(id(code))
+    if known is None or known[0] is not code:
+        if len(_await_sites) >= _AWAIT_SITES_KEPT:
+            _await_sites.clear()
+        known = _await_sites[id(code)] = (code, await_sites(code))
+    return frame.f_lasti in known[1]

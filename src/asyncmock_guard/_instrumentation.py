@@ -42,6 +42,7 @@ ORIGIN_TRACKING_DEPTH = 2
 SYNC_TEST_ORIGIN_TRACKING_DEPTH = 4
 
 EXECUTE_MOCK_CALL_CODE = _mock.AsyncMockMixin._execute_mock_call.__code__
+_CALLABLE_CALL_CODE = _mock.CallableMixin.__call__.__code__
 
 
 class CoroutineRecord:
@@ -53,8 +54,9 @@ class CoroutineRecord:
     """
 
     __slots__ = (
+        "_caller_line",
         "caller_code",
-        "caller_line",
+        "caller_offset",
         "instrumentation",
         "key",
         "mock_id",
@@ -66,13 +68,12 @@ class CoroutineRecord:
         "settled",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - made on every AsyncMock call not awaited at once: positional is cheaper
         self,
         instrumentation: Instrumentation,
         owner: str | None,
         phase: str,
         mode: str,  # of the owning test, which may have ended when the finding is made
-        *,
         caller: FrameType | None,  # its code and line are the ``where`` of a never-awaited coroutine
         mock_id: int,
     ) -> None:
@@ -82,8 +83,14 @@ class CoroutineRecord:
         self.names: dict[int, str] | None = None
         self.phase = phase
         self.mode = mode
-        self.caller_code: CodeType | None = None if caller is None else caller.f_code
-        self.caller_line = 0 if caller is None else caller.f_lineno
+        if caller is None:
+            self.caller_code: CodeType | None = None
+            self.caller_offset = -1
+        else:
+            # The line is worked out only for a finding: ``f_lineno`` scans the code's line table.
+            self.caller_code = caller.f_code
+            self.caller_offset = caller.f_lasti
+        self._caller_line: int | None = None
         self.mock_id = mock_id
         self.key = 0
         self.reported = False
@@ -94,9 +101,12 @@ class CoroutineRecord:
 
     @property
     def where(self) -> Location:
-        if self.caller_code is None:
+        code = self.caller_code
+        if code is None:
             return Location("<unknown>", 0)
-        return Location(self.caller_code.co_filename, self.caller_line, _frames.code_name(self.caller_code))
+        if self._caller_line is None:
+            self._caller_line = _frames.line_at(code, self.caller_offset)
+        return Location(code.co_filename, self._caller_line, _frames.code_name(code))
 
     @property
     def caller_is_async(self) -> bool:
@@ -162,6 +172,8 @@ class Instrumentation:
         watch = self._watch
         internal_error = self.listener.internal_error
         get_depth, set_depth = sys.get_coroutine_origin_tracking_depth, sys.set_coroutine_origin_tracking_depth
+        getframe, call_code = sys._getframe, _CALLABLE_CALL_CODE
+        caller_of_mock, awaits_what_it_calls = _frames.caller_of_mock, _frames.awaits_what_it_calls
 
         def _execute_mock_call(mock: Any, /, *args: Any, **kwargs: Any) -> Any:
             # The guard finds an AsyncMock coroutine's origin by itself: spare CPython recording it.
@@ -175,8 +187,17 @@ class Instrumentation:
             else:
                 coroutine = original(mock, *args, **kwargs)
             try:
-                caller = _frames.caller_of_mock(sys._getframe(1))
-                if caller is not None and _frames.awaits_what_it_calls(caller):
+                # 0: here, 1: ``_mock_call``, 2: ``CallableMixin.__call__``, the way unittest.mock calls
+                # it; asking for that frame directly spares making frame objects for the ones between.
+                frame: FrameType | None
+                try:
+                    frame = getframe(2)
+                except ValueError:  # called straight from the bottom of the stack
+                    frame = getframe(1)
+                if frame.f_code is call_code:
+                    frame = frame.f_back
+                caller = caller_of_mock(frame)
+                if caller is not None and awaits_what_it_calls(caller):
                     # ``await mock(...)``: started at once, it can be neither misused nor lost. Most
                     # calls are like this, and they cost no record and no proxy.
                     return coroutine
