@@ -1,19 +1,20 @@
 """Measure what the guard costs: run a generated AsyncMock-heavy suite plain, in strict and in warn mode,
 in one process and with pytest-xdist workers.
 
-    python benchmarks/bench.py [--tests 1000] [--rounds 5] [--workers 2] [--max-ratio 1.05] [--json out.json]
+    python benchmarks/bench.py [--tests 1000] [--rounds 15] [--workers 2] [--max-ratio 1.05] [--json out.json]
                                [--keep DIR] [--instructions]
 
 The suite uses AsyncMock *correctly* (the guard must find nothing in it): SQLAlchemy-style sessions,
 httpx-style clients, async context managers and iterators, gather, create_task, side effects, autospec,
-in async tests (pytest-asyncio) and sync tests (asyncio.run). Configurations are interleaved in every
-round. Each run's CPU time (user + system, of the pytest process) is measured besides its wall time: on a
-shared machine it is the steadier of the two. A ratio is the median over the rounds of a configuration's
-CPU time over the plain run's in the same round (the machine's speed drifts between rounds, far less
-within one); the quartiles of those per-round ratios show the noise (the minimum wall times are printed
-too). With ``--workers N`` (default 2; 0 skips it) the same three
-configurations run again under ``pytest -n N``: the CPU time then includes the workers', and each ratio is
-taken against the plain run with the same number of workers. This is a measurement, not a test.
+in async tests (pytest-asyncio) and sync tests (asyncio.run). Each round runs every guarded configuration
+side by side with a plain run, each on a CPU of its own (swapped every round): the two share whatever
+the machine does meanwhile, which moves a run's time by a few percent from one second to the next. Each
+run's CPU time (user + system, of the pytest process and the workers it waits for) is measured: on a
+shared machine it is steadier than wall time. A ratio is the median over the rounds of a configuration's
+CPU time over its plain partner's; the quartiles of those per-round ratios show the noise (the minimum
+wall times are printed too). With ``--workers N`` (default 2; 0 skips it) the same configurations run
+again under ``pytest -n N``, each against a plain run with the same number of workers. This is a
+measurement, not a test.
 
 ``--instructions`` counts instructions instead (valgrind's cachegrind, one run per configuration, all
 processes, address randomization off): the count does not change from run to run, so it shows what a
@@ -26,10 +27,11 @@ for as long as they run, and under valgrind that is long).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import os
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -38,6 +40,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 APP = """
 import asyncio
@@ -238,27 +241,61 @@ def configurations(workers: int) -> dict[str, list[str]]:
     return found
 
 
-def run_once(directory: Path, arguments: list[str], expected: int) -> tuple[float, float]:
-    """Run the suite once; return (wall seconds, CPU seconds of the child)."""
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments]
+Run = tuple[float, float]  # (wall seconds, CPU seconds) of one run of the suite
+
+
+def _environment() -> dict[str, str]:
     # Bytecode caching on, as in any normal run (the warm-up fills the caches, pytest's rewritten
     # modules included): otherwise each run would re-parse the plugin and charge that to the guard.
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    completed = subprocess.run(command, cwd=directory, capture_output=True, text=True, env=environment, check=False)
-    elapsed = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    output = completed.stdout
-    if completed.returncode != 0 or f"{expected} passed" not in output:
-        sys.stderr.write(output[-4000:] + completed.stderr[-2000:])
+    return {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
+
+def _check(arguments: list[str], expected: int, returncode: int, output: str, errors: str) -> None:
+    if returncode != 0 or f"{expected} passed" not in output:
+        sys.stderr.write(output[-4000:] + errors[-2000:])
         raise SystemExit(f"the benchmark suite did not pass with {' '.join(arguments)}")
-    guarded = "no:asyncmock_guard" not in arguments
-    if guarded and "no findings" not in output:
+    if "no:asyncmock_guard" not in arguments and "no findings" not in output:
         sys.stderr.write(output[-4000:])
         raise SystemExit("the guard reported findings in the (correct) benchmark suite")
-    return elapsed, cpu
+
+
+def run_once(directory: Path, arguments: list[str], expected: int) -> None:
+    """Run the suite once and check it passed (a warm-up)."""
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments]
+    completed = subprocess.run(command, cwd=directory, capture_output=True, text=True, env=_environment(), check=False)
+    _check(arguments, expected, completed.returncode, completed.stdout, completed.stderr)
+
+
+def run_side_by_side(directory: Path, runs: list[list[str]], cpus: list[set[int]] | None, expected: int) -> list[Run]:
+    """Run the suite once per argument list, all at the same time (each pinned to its set of ``cpus``,
+    when given); return each run's wall time and CPU time (user + system, its pytest-xdist workers'
+    included: the pytest process waits for them)."""
+    started: dict[int, tuple[int, subprocess.Popen[str], float, Any]] = {}
+    measured: list[Run] = [(0.0, 0.0)] * len(runs)
+    with contextlib.ExitStack() as files:
+        for index, arguments in enumerate(runs):
+            command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments]
+            output = files.enter_context(tempfile.TemporaryFile("w+"))  # not pipes: the runs end in any order
+            allowed = None if cpus is None else cpus[index]
+            process = subprocess.Popen(
+                command,
+                cwd=directory,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=_environment(),
+                preexec_fn=None if allowed is None else functools.partial(os.sched_setaffinity, 0, allowed),  # noqa: PLW1509
+            )
+            started[process.pid] = (index, process, time.perf_counter(), output)
+        while started:
+            pid, status, usage = os.wait4(-1, 0)  # whichever ends first, for its own wall time
+            ended = time.perf_counter()
+            index, process, start, output = started.pop(pid)
+            process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+            output.seek(0)
+            _check(runs[index], expected, process.returncode, output.read(), "")
+            measured[index] = (ended - start, usage.ru_utime + usage.ru_stime)
+    return measured
 
 
 def count_instructions(directory: Path, arguments: list[str], expected: int) -> int:
@@ -302,10 +339,9 @@ def plain_of(name: str) -> str:
     return "plain" + name[len(name.partition(" ")[0]) :]
 
 
-def paired_ratios(runs: dict[str, list[tuple[float, float]]], name: str) -> list[float]:
-    """Each round's CPU time of ``name`` over its plain run's in the same round: the machine's speed drifts
-    between rounds (other guests, frequency), and a ratio within one round cancels most of that drift."""
-    return [cpu / plain_cpu for (_, cpu), (_, plain_cpu) in zip(runs[name], runs[plain_of(name)], strict=True)]
+def cpu_ratios(pairs: list[tuple[Run, Run]]) -> list[float]:
+    """Each pair's CPU time over its plain run's, measured at the same time on the same machine."""
+    return [cpu / plain_cpu for (_, cpu), (_, plain_cpu) in pairs]
 
 
 def report_instructions(counts: dict[str, int]) -> None:
@@ -315,25 +351,58 @@ def report_instructions(counts: dict[str, int]) -> None:
         print(f"{name:<18}{instructions:>16,}{instructions / plain:>8.4f}")
 
 
+def cpu_sets(per_run: int) -> tuple[set[int], set[int]] | None:
+    """Two disjoint sets of ``per_run`` CPUs this process may use, one for each run of a pair; None when
+    there are not enough (or the system cannot pin processes)."""
+    try:
+        available = sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return None
+    if len(available) < 2 * per_run:
+        return None
+    return set(available[:per_run]), set(available[per_run : 2 * per_run])
+
+
 def measure(
-    directory: Path, configured: dict[str, list[str]], count: int, rounds: int
-) -> dict[str, list[tuple[float, float]]]:
-    """Every configuration once per round, in a rotating order, after one warm-up run each."""
+    directory: Path, configured: dict[str, list[str]], count: int, rounds: int, workers: int
+) -> dict[str, list[tuple[Run, Run]]]:
+    """After one warm-up run of each configuration, every round pairs each guarded configuration with a
+    plain run of the same kind, and runs the two side by side when the machine has the CPUs for both
+    (each pinned to CPUs of its own, swapped every round), else one after the other (in turn first).
+
+    Side by side, the two share whatever the machine does meanwhile (other guests, frequency changes),
+    which moves a run's CPU time by a few percent from one second to the next: on the 2-CPU machine this
+    was written on, the ratio of a one-process pair had a standard deviation of 3.3% run one after the
+    other and 1.9% side by side. A pytest-xdist run is only paired side by side with CPUs for all of its
+    workers: squeezed onto fewer, its CPU time grows with the time it waits.
+    """
     for arguments in configured.values():  # warm up bytecode caches and the page cache
         run_once(directory, arguments, count)
-    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in configured}
+    guarded = [name for name in configured if not name.startswith("plain")]
+    pairs: dict[str, list[tuple[Run, Run]]] = {name: [] for name in guarded}
     for round_number in range(rounds):
-        order = list(configured)
-        order = order[round_number % len(order) :] + order[: round_number % len(order)]
+        order = guarded[round_number % len(guarded) :] + guarded[: round_number % len(guarded)]
+        swap = round_number % 2 == 1
         for name in order:
-            runs[name].append(run_once(directory, configured[name], count))
-    return runs
+            both = [configured[name], configured[plain_of(name)]]
+            sets = cpu_sets(workers if " -n" in name else 1)
+            if sets is not None:
+                run, plain_run = run_side_by_side(directory, both, list(sets[::-1] if swap else sets), count)
+            else:  # one after the other, each in turn first
+                alone: dict[int, Run] = {}
+                for index in (1, 0) if swap else (0, 1):
+                    alone[index] = run_side_by_side(directory, [both[index]], None, count)[0]
+                run, plain_run = alone[0], alone[1]
+            pairs[name].append((run, plain_run))
+    return pairs
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tests", type=int, default=1000, help="about how many tests to generate")
-    parser.add_argument("--rounds", type=int, default=15, help="rounds; each runs every configuration once")
+    parser.add_argument(
+        "--rounds", type=int, default=15, help="rounds; each runs every guarded configuration beside a plain run"
+    )
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers for the second set (0: none)")
     parser.add_argument("--max-ratio", type=float, default=1.05, help="exit 1 if strict or warn exceed this ratio")
     parser.add_argument("--json", type=Path, help="write the measurements to this file")
@@ -357,33 +426,26 @@ def main() -> int:
                 options.json.write_text(json.dumps({"tests": count, "instructions": counts}, indent=2) + "\n")
             return 0
         print(f"suite: {count} tests in {directory}; {options.rounds} rounds; python {sys.version.split()[0]}")
-        runs = measure(directory, configurations(options.workers), count, options.rounds)
+        pairs = measure(directory, configurations(options.workers), count, options.rounds, options.workers)
 
-    wall = {name: min(w for w, _ in values) for name, values in runs.items()}
-    cpu = {name: statistics.median(c for _, c in values) for name, values in runs.items()}
     suffixes = [""] + ([f" -n{options.workers}"] if options.workers else [])
-    paired = {name: paired_ratios(runs, name) for name in runs}
-    ratios = {
-        f"{mode}{suffix}": statistics.median(paired[f"{mode}{suffix}"])
-        for suffix in suffixes
-        for mode in ("strict", "warn")
-    }
-    print(f"{'configuration':<18}{'median cpu s':>13}{'ratio':>8}{'quartiles':>16}{'min wall s':>12}{'ratio':>8}")
-    for name in runs:
-        plain = plain_of(name)
-        low, _, high = statistics.quantiles(paired[name], n=4) if len(paired[name]) > 1 else (1.0, 1.0, 1.0)
-        print(
-            f"{name:<18}{cpu[name]:>13.3f}{statistics.median(paired[name]):>8.3f}{f'{low:.3f}-{high:.3f}':>16}"
-            f"{wall[name]:>12.3f}{wall[name] / wall[plain]:>8.3f}"
-        )
+    ratios = {name: statistics.median(cpu_ratios(measured)) for name, measured in pairs.items()}
+    print(f"{'configuration':<18}{'median cpu s':>13}{'plain':>8}{'ratio':>8}{'quartiles':>16}{'min wall s':>12}")
+    for name, measured in pairs.items():
+        per_round = cpu_ratios(measured)
+        low, _, high = statistics.quantiles(per_round, n=4) if len(per_round) > 1 else (1.0, 1.0, 1.0)
+        cpu = statistics.median(run[1] for run, _ in measured)
+        plain_cpu = statistics.median(plain_run[1] for _, plain_run in measured)
+        wall = min(run[0] for run, _ in measured)
+        print(f"{name:<18}{cpu:>13.3f}{plain_cpu:>8.3f}{ratios[name]:>8.3f}{f'{low:.3f}-{high:.3f}':>16}{wall:>12.3f}")
     for suffix in suffixes:
         strict, warn = ratios["strict" + suffix], ratios["warn" + suffix]
         print(
             f"strict/plain{suffix} = {strict:.3f}   warn/plain{suffix} = {warn:.3f}"
-            f"   (median of the rounds' CPU-time ratios; target <= {options.max_ratio})"
+            f"   (median of the pairs' CPU-time ratios; target <= {options.max_ratio})"
         )
     if options.json:
-        document = {"tests": count, "runs": runs, "cpu_ratios": ratios}
+        document = {"tests": count, "pairs": pairs, "cpu_ratios": ratios}
         options.json.write_text(json.dumps(document, indent=2) + "\n")
     return 1 if max(ratios.values()) > options.max_ratio else 0
 

@@ -183,14 +183,17 @@ def test_await_sites_are_remembered_per_code_object_and_match_a_fresh_scan() -> 
         pending = mock()
         await pending
 
-    sites = _frames.await_sites(caller.__code__)
-    assert sites  # the call in ``await mock()``; ``await pending`` awaits a name, not a call
-    raw = caller.__code__.co_code
-    for offset in sites:  # from each site, past the call's inline caches, the next instruction awaits
+    def awaits_after(raw: bytes, offset: int) -> bool:  # past the call's inline caches, the next one awaits
         index = offset + 2
         while index < len(raw) and raw[index] == _frames._CACHE:
             index += 2
-        assert raw[index] == _frames._GET_AWAITABLE
+        return index < len(raw) and raw[index] == _frames._GET_AWAITABLE
+
+    assert _frames.await_sites(caller.__code__)  # the call in ``await mock()`` (``await pending`` calls nothing)
+    for function in (caller, asyncio.wait_for, asyncio.wait, asyncio.sleep):
+        code = function.__code__
+        raw = code.co_code
+        assert _frames.await_sites(code) == {offset for offset in range(0, len(raw), 2) if awaits_after(raw, offset)}
 
     seen: list[bool] = []
 
@@ -199,9 +202,23 @@ def test_await_sites_are_remembered_per_code_object_and_match_a_fresh_scan() -> 
         return asyncio.sleep(0)
 
     asyncio.run(caller(observing))
-    assert _frames._await_sites[id(caller.__code__)] == (caller.__code__, sites)
+    assert _frames._await_sites[id(caller.__code__)] == (caller.__code__, _frames.await_sites(caller.__code__))
     asyncio.run(caller(observing))  # the second time from the remembered sites
     assert seen == [True, False, True, False]
+
+
+def test_the_remembered_await_sites_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_frames, "_AWAIT_SITES_KEPT", 1)
+    monkeypatch.setattr(_frames, "_await_sites", {})
+
+    def first() -> bool:
+        return _frames.awaits_what_it_calls(sys._getframe())
+
+    def second() -> bool:
+        return _frames.awaits_what_it_calls(sys._getframe())
+
+    assert (first(), second(), first()) == (False, False, False)
+    assert list(_frames._await_sites.values()) == [(first.__code__, frozenset())]
 
 
 def test_an_asyncmock_called_from_the_bottom_of_the_stack_is_still_watched() -> None:

@@ -174,6 +174,7 @@ def is_generator_based_coroutine(code: CodeType) -> bool:
 
 
 _GET_AWAITABLE = dis.opmap["GET_AWAITABLE"]
+_GET_AWAITABLE_BYTE = bytes([_GET_AWAITABLE])
 _MOCK_FILE = _mock.__file__
 
 
@@ -206,14 +207,17 @@ def await_sites(code: CodeType) -> frozenset[int]:
     instruction (and its inline cache entries) immediately followed by ``GET_AWAITABLE``."""
     raw = code.co_code
     sites: set[int] = set()
-    for index in range(0, len(raw), 2):
-        if raw[index] == _GET_AWAITABLE:
+    index = raw.find(_GET_AWAITABLE_BYTE)
+    while index >= 0:
+        if index % 2 == 0:  # an opcode, not an argument byte of the same value
             offset = index - 2
-            sites.add(offset)
-            while offset > 0 and raw[offset] == _CACHE:
-                offset -= 2
+            while offset >= 0:
                 sites.add(offset)
-    return frozenset(site for site in sites if site >= 0)
+                if raw[offset] != _CACHE:
+                    break
+                offset -= 2
+        index = raw.find(_GET_AWAITABLE_BYTE, index + 1)
+    return frozenset(sites)
 
 
 def awaits_what_it_calls(frame: FrameType) -> bool:
