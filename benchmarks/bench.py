@@ -1,7 +1,7 @@
 """Measure what the guard costs: run a generated AsyncMock-heavy suite plain, in strict and in warn mode,
 in one process and with pytest-xdist workers.
 
-    python benchmarks/bench.py [--tests 1000] [--rounds 15] [--workers 2] [--max-ratio 1.05] [--json out.json]
+    python benchmarks/bench.py [--tests 1000] [--rounds 30] [--workers 2] [--max-ratio 1.05] [--json out.json]
                                [--keep DIR] [--instructions]
 
 The suite uses AsyncMock *correctly* (the guard must find nothing in it): SQLAlchemy-style sessions,
@@ -401,7 +401,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tests", type=int, default=1000, help="about how many tests to generate")
     parser.add_argument(
-        "--rounds", type=int, default=15, help="rounds; each runs every guarded configuration beside a plain run"
+        "--rounds", type=int, default=30, help="rounds; each runs every guarded configuration beside a plain run"
     )
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers for the second set (0: none)")
     parser.add_argument("--max-ratio", type=float, default=1.05, help="exit 1 if strict or warn exceed this ratio")
