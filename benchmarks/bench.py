@@ -250,20 +250,22 @@ def _environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
 
 
-def _check(arguments: list[str], expected: int, returncode: int, output: str, errors: str) -> None:
+def pytest_command(arguments: list[str]) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments]
+
+
+def _check(arguments: list[str], expected: int, returncode: int, output: str) -> None:
     if returncode != 0 or f"{expected} passed" not in output:
-        sys.stderr.write(output[-4000:] + errors[-2000:])
+        sys.stderr.write(output[-6000:])
         raise SystemExit(f"the benchmark suite did not pass with {' '.join(arguments)}")
     if "no:asyncmock_guard" not in arguments and "no findings" not in output:
         sys.stderr.write(output[-4000:])
         raise SystemExit("the guard reported findings in the (correct) benchmark suite")
 
 
-def run_once(directory: Path, arguments: list[str], expected: int) -> None:
-    """Run the suite once and check it passed (a warm-up)."""
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments]
-    completed = subprocess.run(command, cwd=directory, capture_output=True, text=True, env=_environment(), check=False)
-    _check(arguments, expected, completed.returncode, completed.stdout, completed.stderr)
+def run_once(directory: Path, arguments: list[str], expected: int) -> Run:
+    """Run the suite once, alone, and check it passed."""
+    return run_side_by_side(directory, [arguments], None, expected)[0]
 
 
 def run_side_by_side(directory: Path, runs: list[list[str]], cpus: list[set[int]] | None, expected: int) -> list[Run]:
@@ -274,7 +276,7 @@ def run_side_by_side(directory: Path, runs: list[list[str]], cpus: list[set[int]
     measured: list[Run] = [(0.0, 0.0)] * len(runs)
     with contextlib.ExitStack() as files:
         for index, arguments in enumerate(runs):
-            command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments]
+            command = pytest_command(arguments)
             output = files.enter_context(tempfile.TemporaryFile("w+"))  # not pipes: the runs end in any order
             allowed = None if cpus is None else cpus[index]
             process = subprocess.Popen(
@@ -293,7 +295,7 @@ def run_side_by_side(directory: Path, runs: list[list[str]], cpus: list[set[int]
             index, process, start, output = started.pop(pid)
             process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
             output.seek(0)
-            _check(runs[index], expected, process.returncode, output.read(), "")
+            _check(runs[index], expected, process.returncode, output.read())
             measured[index] = (ended - start, usage.ru_utime + usage.ru_stime)
     return measured
 
@@ -308,15 +310,9 @@ def count_instructions(directory: Path, arguments: list[str], expected: int) -> 
         "--cache-sim=no",
         "--cachegrind-out-file=/dev/null",
         "--trace-children=yes",
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        *arguments,
+        *pytest_command(arguments),
     ]
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    environment = _environment()
     environment["PYTHONHASHSEED"] = "0"  # the same dict and set layouts on every run
     completed = subprocess.run(command, cwd=directory, capture_output=True, text=True, env=environment, check=False)
     if completed.returncode != 0 or f"{expected} passed" not in completed.stdout:
@@ -391,7 +387,7 @@ def measure(
             else:  # one after the other, each in turn first
                 alone: dict[int, Run] = {}
                 for index in (1, 0) if swap else (0, 1):
-                    alone[index] = run_side_by_side(directory, [both[index]], None, count)[0]
+                    alone[index] = run_once(directory, both[index], count)
                 run, plain_run = alone[0], alone[1]
             pairs[name].append((run, plain_run))
     return pairs

@@ -65,10 +65,6 @@ class TestContext:
     def __repr__(self) -> str:
         return f"TestContext({self.nodeid!r}, mode={self.mode!r}, phase={self.phase!r})"
 
-    @property
-    def active(self) -> bool:
-        return self.mode != "off"
-
     def runs(self, filename: str, function: str) -> bool:
         """Whether a ``cr_origin`` entry (file and function name) is the test function's."""
         return any(code.co_filename == filename and code.co_name == function for code in self.codes)

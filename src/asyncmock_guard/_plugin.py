@@ -163,15 +163,16 @@ class GuardPlugin:
         self.errors = early.errors if early is not None else InternalErrors()
         # The collector, with its instrumentation, exists in a process that runs tests with the guard on.
         self.collector: Collector | None = None
+        watches = modes.installs and not self.is_controller
         if early is not None:  # installed by pytest_load_initial_conftests; the options are known for sure only now
             early.default_mode, early.rootdir, early.user_entries = self.mode.value, self.rootdir, self.user_entries
             early.outside_phase = "collection"
-            if modes.installs and not self.is_controller:
+            if watches:
                 self.collector = early
             else:
                 early.uninstall()
                 early.drain()  # what a controller's own conftest import showed, every worker shows too
-        elif modes.installs and not self.is_controller:
+        elif watches:
             self.collector = self._new_collector()
         # Everything found in this session (gathered from the workers under pytest-xdist), in order.
         self.findings: list[Finding] = []
@@ -210,9 +211,11 @@ class GuardPlugin:
         if self.collector is not None:
             self.collector.uninstall()
 
-    @property
-    def active(self) -> bool:
-        return self.collector is not None and self.collector.instrumentation.installed
+    def _watching(self) -> Collector | None:
+        """The collector while its instrumentation is installed; None where nothing is watched (a
+        pytest-xdist controller, the guard off, or after the session)."""
+        collector = self.collector
+        return collector if collector is not None and collector.instrumentation.installed else None
 
     @property
     def reports(self) -> bool:
@@ -265,8 +268,8 @@ class GuardPlugin:
         """A fixture wider than a test is set up: what its code does belongs to no one test."""
         if self._per_test_fixtures.get(id(fixturedef)) is fixturedef:  # most of them, for every test
             return
-        collector = self.collector
-        if collector is None or not collector.instrumentation.installed:
+        collector = self._watching()
+        if collector is None:
             return
         if fixturedef.scope == "function":
             self._per_test_fixtures[id(fixturedef)] = fixturedef  # pytest keeps each one for the session
@@ -282,8 +285,8 @@ class GuardPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> None:
         """Enter the test before its setup; returning None lets pytest run it as usual."""
-        collector = self.collector
-        if collector is None or not collector.instrumentation.installed:
+        collector = self._watching()
+        if collector is None:
             return
         try:
             mode = item.stash.get(_mode_key, None) or _config.MODE_TEXT[_config.item_mode(item, self.modes)]
@@ -474,8 +477,8 @@ class GuardPlugin:
     # --- end of session --------------------------------------------------------------------------------
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.session = session
-        collector = self.collector
-        if collector is not None and collector.instrumentation.installed:
+        collector = self._watching()
+        if collector is not None:
             findings: list[Finding] = []
             with self._shielded():
                 _forget_last_failure()
@@ -565,8 +568,8 @@ class GuardPlugin:
     def pytest_unconfigure(self) -> None:
         """After pytest's own last garbage collection: report what it finalized, and write the report file."""
         late: list[Finding] = []
-        collector = self.collector
-        if collector is not None and collector.instrumentation.installed:
+        collector = self._watching()
+        if collector is not None:
             with self._shielded():
                 collector.outside_phase = "session end"
                 late = [self._judged(finding) for finding in collector.drain()]
