@@ -1,12 +1,16 @@
-"""Measure what the guard costs: run a generated AsyncMock-heavy suite plain, in strict and in warn mode,
-in one process and with pytest-xdist workers.
+"""Measure what the guard costs: run a generated suite plain, in strict and in warn mode, in one process
+and with pytest-xdist workers.
 
-    python benchmarks/bench.py [--tests 1000] [--rounds 30] [--workers 2] [--max-ratio 1.05] [--json out.json]
-                               [--keep DIR] [--instructions]
+    python benchmarks/bench.py [--suite mocks|asgi] [--tests 1000] [--rounds 30] [--workers 2]
+                               [--max-ratio 1.05] [--json out.json] [--keep DIR] [--instructions]
 
-The suite uses AsyncMock *correctly* (the guard must find nothing in it): SQLAlchemy-style sessions,
-httpx-style clients, async context managers and iterators, gather, create_task, side effects, autospec,
-in async tests (pytest-asyncio) and sync tests (asyncio.run). Each round runs every guarded configuration
+Both suites are correct (the guard must find nothing in them). ``mocks`` (the default) is AsyncMock-heavy,
+where the guard's hooks do the most per test: SQLAlchemy-style sessions, httpx-style clients, async context
+managers and iterators, gather, create_task, side effects, autospec, in async tests (pytest-asyncio) and
+sync tests (asyncio.run). ``asgi`` is coroutine-heavy, like a FastAPI service's tests: each test sends
+requests through httpx's ``ASGITransport`` to a small ASGI app (middleware layers, a repository over an
+AsyncMock session), so it makes a hundred or more coroutines per request, and every one pays for the
+creation stack (``cr_origin``) the guard has CPython record. Each round runs every guarded configuration
 side by side with a plain run, each on a CPU of its own (swapped every round): the two share whatever
 the machine does meanwhile, which moves a run's time by a few percent from one second to the next. Each
 run's CPU time (user + system, of the pytest process and the workers it waits for) is measured: on a
@@ -40,7 +44,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 APP = """
 import asyncio
@@ -202,7 +206,114 @@ def test_sync_side_effect_function(n):
     mock.assert_awaited_once_with(n)
 """
 
-TESTS_PER_MODULE_PER_N = 8  # test functions in TEST_MODULE, each parametrized by ``per_test``
+ASGI_APP = """
+import json
+
+
+class Repository:
+    def __init__(self, session):
+        self.session = session
+
+    async def item(self, item_id):
+        result = await self.session.execute(item_id)
+        return {"id": item_id, "name": result.scalar_one()}
+
+    async def create(self, fields):
+        self.session.add(fields)
+        await self.session.commit()
+        return {"id": 1, **fields}
+
+
+def middleware(inner):
+    async def layer(scope, receive, send):
+        async def forward(message):
+            await send(message)
+
+        await inner(scope, receive, forward)
+
+    return layer
+
+
+async def read_body(receive):
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def respond(send, status, payload):
+    body = json.dumps(payload).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def make_app(repository, layers=5):
+    async def endpoint(scope, receive, send):
+        body = await read_body(receive)
+        if scope["method"] == "POST":
+            await respond(send, 201, await repository.create(json.loads(body)))
+        else:
+            await respond(send, 200, await repository.item(int(scope["path"].rsplit("/", 1)[1])))
+
+    app = endpoint
+    for _ in range(layers):
+        app = middleware(app)
+    return app
+"""
+
+ASGI_TEST_MODULE = """
+from unittest.mock import AsyncMock, MagicMock
+
+import httpx
+import pytest
+
+import app
+
+
+@pytest.fixture
+def session():
+    session = AsyncMock()
+    session.add = MagicMock()
+    session.execute.return_value = MagicMock()
+    session.execute.return_value.scalar_one.return_value = "widget"
+    return session
+
+
+@pytest.fixture
+def client(session):
+    transport = httpx.ASGITransport(app=app.make_app(app.Repository(session)))
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
+@pytest.mark.parametrize("n", range({per_test}))
+async def test_read_items(client, session, n):
+    async with client:
+        for item_id in range(4):
+            response = await client.get(f"/items/{{item_id}}")
+            assert response.json() == {{"id": item_id, "name": "widget"}}
+    assert session.execute.await_count == 4
+
+
+@pytest.mark.parametrize("n", range({per_test}))
+async def test_create_item(client, session, n):
+    async with client:
+        response = await client.post("/items", json={{"name": f"widget {{n}}"}})
+    assert response.status_code == 201
+    assert response.json() == {{"id": 1, "name": f"widget {{n}}"}}
+    session.add.assert_called_once_with({{"name": f"widget {{n}}"}})
+    session.commit.assert_awaited_once()
+"""
+
+
+class Suite(NamedTuple):
+    app: str
+    test_module: str
+    functions: int  # test functions in the test module, each parametrized by ``per_test``
+
+
+SUITES = {"mocks": Suite(APP, TEST_MODULE, 8), "asgi": Suite(ASGI_APP, ASGI_TEST_MODULE, 2)}
 INI = """
 [pytest]
 asyncio_mode = auto
@@ -210,15 +321,16 @@ asyncio_default_fixture_loop_scope = function
 """
 
 
-def generate(directory: Path, tests: int) -> int:
+def generate(directory: Path, tests: int, suite: str = "mocks") -> int:
     """Write the suite; return how many tests it has."""
+    chosen = SUITES[suite]
     per_test = 5
-    per_module = TESTS_PER_MODULE_PER_N * per_test
+    per_module = chosen.functions * per_test
     modules = max(1, round(tests / per_module))
     (directory / "pytest.ini").write_text(INI)
-    (directory / "app.py").write_text(textwrap.dedent(APP))
+    (directory / "app.py").write_text(textwrap.dedent(chosen.app))
     for index in range(modules):
-        source = textwrap.dedent(TEST_MODULE).format(per_test=per_test)
+        source = textwrap.dedent(chosen.test_module).format(per_test=per_test)
         (directory / f"test_suite_{index:03d}.py").write_text(source)
     return modules * per_module
 
@@ -395,6 +507,7 @@ def measure(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--suite", choices=sorted(SUITES), default="mocks", help="which suite to generate")
     parser.add_argument("--tests", type=int, default=1000, help="about how many tests to generate")
     parser.add_argument(
         "--rounds", type=int, default=30, help="rounds; each runs every guarded configuration beside a plain run"
@@ -413,15 +526,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="asyncmock-guard-bench-") as temporary:
         directory = options.keep or Path(temporary)
         directory.mkdir(parents=True, exist_ok=True)
-        count = generate(directory, options.tests)
+        count = generate(directory, options.tests, options.suite)
+        described = f"suite: {options.suite}, {count} tests in {directory}"
+        python = f"python {sys.version.split()[0]}"
         if options.instructions:
-            print(f"suite: {count} tests in {directory}; instructions; python {sys.version.split()[0]}")
+            print(f"{described}; instructions; {python}")
             counts = measure_instructions(directory, configurations(options.workers), count)
             report_instructions(counts)
             if options.json:
-                options.json.write_text(json.dumps({"tests": count, "instructions": counts}, indent=2) + "\n")
+                document = {"suite": options.suite, "tests": count, "instructions": counts}
+                options.json.write_text(json.dumps(document, indent=2) + "\n")
             return 0
-        print(f"suite: {count} tests in {directory}; {options.rounds} rounds; python {sys.version.split()[0]}")
+        print(f"{described}; {options.rounds} rounds; {python}")
         pairs = measure(directory, configurations(options.workers), count, options.rounds, options.workers)
 
     suffixes = [""] + ([f" -n{options.workers}"] if options.workers else [])
@@ -441,7 +557,7 @@ def main() -> int:
             f"   (median of the pairs' CPU-time ratios; target <= {options.max_ratio})"
         )
     if options.json:
-        document = {"tests": count, "pairs": pairs, "cpu_ratios": ratios}
+        document = {"suite": options.suite, "tests": count, "pairs": pairs, "cpu_ratios": ratios}
         options.json.write_text(json.dumps(document, indent=2) + "\n")
     return 1 if max(ratios.values()) > options.max_ratio else 0
 

@@ -63,6 +63,60 @@ def test_plain_coroutine_collected_two_tests_later_blames_the_first(pytester: py
     _assert_blamed_on_the_first_test(pytester, mode, test)
 
 
+# Production code that forgets an ``await`` and keeps the coroutine on an object in a reference cycle.
+MONITOR_APP = """
+class Poller:
+    async def poll(self):
+        return 1
+
+
+class Monitor:
+    def __init__(self):
+        self.me = self  # a reference cycle: only a garbage collection frees a Monitor
+
+    async def refresh(self):
+        self.pending = Poller().poll()  # <-- made, never awaited
+"""
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+def test_coroutine_made_by_production_code_and_collected_later_blames_the_test_that_called_it(
+    pytester: pytest.Pytester, mode: str
+) -> None:
+    """The creation stack holds two frames in an async test: the production line that made the
+    coroutine and the test line that called that production code, which names the test to blame."""
+    test = """
+    import gc
+    import app
+
+    async def test_first():
+        gc.disable()  # the cycle is collected exactly where test_third says so
+        await app.Monitor().refresh()
+
+    async def test_second():
+        pass
+
+    async def test_third():
+        gc.collect()
+        gc.enable()
+    """
+    write_project(pytester, app=MONITOR_APP, test_case=test)
+    run = run_guard(pytester, mode)
+    finding = run.only()
+    assert finding["nodeid"] == "test_case.py::test_first"
+    assert finding["subject"] == "Poller.poll"
+    assert finding["where"] == {"path": "app.py", "line": line_of(MONITOR_APP, "<-- made")}
+    if mode == "strict":
+        run.result.assert_outcomes(passed=3)
+        assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+        run.result.stdout.fnmatch_lines(["*detected outside the test that caused them*"])
+    else:
+        run.result.assert_outcomes(passed=3, warnings=1)
+        run.result.stdout.fnmatch_lines(
+            ["*(the coroutine was created in test_case.py::test_first; it was only detected now)"]
+        )
+
+
 def _assert_blamed_on_the_first_test(pytester: pytest.Pytester, mode: str, test: str) -> None:
     write_project(pytester, app=APP, test_case=test)
     run = run_guard(pytester, mode)

@@ -7,9 +7,11 @@ tests check the behaviour users rely on (values, await counts, exception types a
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -493,3 +495,21 @@ def test_correct_code_has_no_finding(pytester: pytest.Pytester, item: str, async
 
 def _dedent(source: str) -> str:
     return textwrap.dedent(source).lstrip("\n")
+
+
+BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
+
+
+@pytest.mark.parametrize("suite", ["mocks", "asgi"])
+def test_the_benchmark_suites_have_no_finding(pytester: pytest.Pytester, suite: str) -> None:
+    """The benchmark measures the guard on correct code (it stops at a finding): keep both suites so."""
+    spec = importlib.util.spec_from_file_location("bench", BENCHMARK)
+    assert spec is not None
+    assert spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    count = bench.generate(pytester.path, 20, suite)
+    run = run_guard(pytester, "strict", "-p", "no:xdist", "-W", "error::RuntimeWarning")
+    run.result.assert_outcomes(passed=count)
+    assert run.findings == []
+    assert "no findings" in run.output
