@@ -5,27 +5,27 @@ and with pytest-xdist workers.
                                [--max-ratio 1.05] [--json out.json] [--keep DIR] [--instructions]
 
 Both suites are correct (the guard must find nothing in them). ``mocks`` (the default) is AsyncMock-heavy,
-where the guard's hooks do the most per test: SQLAlchemy-style sessions, httpx-style clients, async context
-managers and iterators, gather, create_task, side effects, autospec, in async tests (pytest-asyncio) and
-sync tests (asyncio.run). ``asgi`` is coroutine-heavy, like a FastAPI service's tests: each test sends
-requests through httpx's ``ASGITransport`` to a small ASGI app (middleware layers, a repository over an
-AsyncMock session), so it makes a hundred or more coroutines per request, and every one pays for the
-creation stack (``cr_origin``) the guard has CPython record. Each round runs every guarded configuration
-side by side with a plain run, each on a CPU of its own (swapped every round): the two share whatever
-the machine does meanwhile, which moves a run's time by a few percent from one second to the next. Each
-run's CPU time (user + system, of the pytest process and the workers it waits for) is measured: on a
-shared machine it is steadier than wall time. A ratio is the median over the rounds of a configuration's
-CPU time over its plain partner's; the quartiles of those per-round ratios show the noise (the minimum
-wall times are printed too). With ``--workers N`` (default 2; 0 skips it) the same configurations run
-again under ``pytest -n N``, each against a plain run with the same number of workers. This is a
-measurement, not a test.
+where the guard's hooks do the most per test: SQLAlchemy-style sessions, httpx-style clients, async
+context managers and iterators, gather, create_task, side effects, autospec, in async tests
+(pytest-asyncio) and sync tests (asyncio.run). ``asgi`` is coroutine-heavy, like a FastAPI service's
+tests: each test sends requests through httpx's ``ASGITransport`` to a small ASGI app (middleware layers,
+a repository over an AsyncMock session): it makes about 95 coroutines a test (about 35 a request), against
+7 in ``mocks``, and every one pays for the creation stack (``cr_origin``) the guard has CPython record.
+Each round runs every guarded configuration side by side with a plain run, each on a CPU of its own
+(swapped every round): the two share whatever the machine does meanwhile, which moves a run's time by a
+few percent from one second to the next. Each run's CPU time (user + system, of the pytest process and the
+workers it waits for) is measured: on a shared machine it is steadier than wall time. A ratio is the
+median over the rounds of a configuration's CPU time over its plain partner's; the quartiles of those
+per-round ratios show the noise (the minimum wall times are printed too). With ``--workers N`` (default 2;
+0 skips it) the same configurations run again under ``pytest -n N``, each against a plain run with the
+same number of workers. This is a measurement, not a test.
 
 ``--instructions`` counts instructions instead (valgrind's cachegrind, one run per configuration, all
 processes, address randomization off): the count does not change from run to run, so it shows what a
 change saves down to a tenth of a percent, where CPU time needs many rounds and still moves by a percent.
 It is not the CPU ratio: on the machine this was measured on, the guard's share of CPU time was about 1.5
-to 2 times its share of instructions. With workers the controller's count varies (it polls its workers
-for as long as they run, and under valgrind that is long).
+to 2 times its share of instructions on ``mocks``, and about the same on ``asgi``. With workers the
+controller's count varies (it polls its workers for as long as they run, and under valgrind that is long).
 """
 
 from __future__ import annotations
