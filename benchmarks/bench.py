@@ -2,7 +2,8 @@
 and with pytest-xdist workers.
 
     python benchmarks/bench.py [--suite mocks|asgi] [--tests 1000] [--rounds 30] [--workers 2]
-                               [--max-ratio 1.05] [--json out.json] [--keep DIR] [--instructions]
+                               [--max-ratio 1.05] [--no-control] [--json out.json] [--keep DIR]
+                               [--instructions]
 
 Both suites are correct (the guard must find nothing in them). ``mocks`` (the default) is AsyncMock-heavy,
 where the guard's hooks do the most per test: SQLAlchemy-style sessions, httpx-style clients, async
@@ -16,9 +17,11 @@ Each round runs every guarded configuration side by side with a plain run, each 
 few percent from one second to the next. Each run's CPU time (user + system, of the pytest process and the
 workers it waits for) is measured: on a shared machine it is steadier than wall time. A ratio is the
 median over the rounds of a configuration's CPU time over its plain partner's; the quartiles of those
-per-round ratios show the noise (the minimum wall times are printed too). With ``--workers N`` (default 2;
-0 skips it) the same configurations run again under ``pytest -n N``, each against a plain run with the
-same number of workers. This is a measurement, not a test.
+per-round ratios show the noise (the minimum wall times are printed too). A control configuration, a plain
+run paired with a plain run in the same rotation, shows how far from 1 noise alone puts a median in that
+sitting (``--no-control`` skips it); the exit status ignores it. With ``--workers N`` (default 2; 0 skips it)
+the same configurations run again under ``pytest -n N``, each against a plain run with the same number of
+workers. This is a measurement, not a test.
 
 ``--instructions`` counts instructions instead (valgrind's cachegrind, one run per configuration, all
 processes, address randomization off): the count does not change from run to run, so it shows what a
@@ -334,22 +337,29 @@ def generate(directory: Path, tests: int, suite: str = "mocks") -> int:
     return modules * per_module
 
 
+PLAIN = ["-p", "no:asyncmock_guard"]
 BASE_CONFIGURATIONS: dict[str, list[str]] = {
-    "plain": ["-p", "no:asyncmock_guard"],
+    "plain": PLAIN,
     "strict": ["-p", "asyncmock_guard", "--asyncmock-guard=strict"],
     "warn": ["-p", "asyncmock_guard", "--asyncmock-guard=warn"],
 }
+# A plain run paired with a plain run, like any guarded configuration: its ratio would be 1 on a quiet
+# machine, so how far it lands from 1 is what the machine's noise alone does to a ratio in that sitting.
+CONTROL = "control"
 
 
-def configurations(workers: int) -> dict[str, list[str]]:
-    """The three configurations in one process (``-p no:xdist``, as a suite without pytest-xdist runs),
-    and, with ``workers``, the same three under ``-n workers``."""
-    found = {name: [*arguments, "-p", "no:xdist"] for name, arguments in BASE_CONFIGURATIONS.items()}
+def configurations(workers: int, *, control: bool = True) -> dict[str, list[str]]:
+    """The configurations in one process (``-p no:xdist``, as a suite without pytest-xdist runs), and,
+    with ``workers``, the same under ``-n workers``; with ``control``, the plain-against-plain control."""
+    base = {**BASE_CONFIGURATIONS, **({CONTROL: PLAIN} if control else {})}
+    found = {name: [*arguments, "-p", "no:xdist"] for name, arguments in base.items()}
     if workers:
-        found.update(
-            {f"{name} -n{workers}": [*arguments, "-n", str(workers)] for name, arguments in BASE_CONFIGURATIONS.items()}
-        )
+        found.update({f"{name} -n{workers}": [*arguments, "-n", str(workers)] for name, arguments in base.items()})
     return found
+
+
+def is_control(name: str) -> bool:
+    return name.partition(" ")[0] == CONTROL
 
 
 Run = tuple[float, float]  # (wall seconds, CPU seconds) of one run of the suite
@@ -482,8 +492,9 @@ def measure(
     other and 1.9% side by side. A pytest-xdist run is only paired side by side with CPUs for all of its
     workers: squeezed onto fewer, its CPU time grows with the time it waits.
     """
-    for arguments in configured.values():  # warm up bytecode caches and the page cache
-        run_once(directory, arguments, count)
+    for name, arguments in configured.items():  # warm up bytecode caches and the page cache
+        if not is_control(name):  # the same runs as plain
+            run_once(directory, arguments, count)
     guarded = [name for name in configured if not name.startswith("plain")]
     pairs: dict[str, list[tuple[Run, Run]]] = {name: [] for name in guarded}
     for round_number in range(rounds):
@@ -512,6 +523,12 @@ def main() -> int:
     )
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers for the second set (0: none)")
     parser.add_argument("--max-ratio", type=float, default=1.05, help="exit 1 if strict or warn exceed this ratio")
+    parser.add_argument(
+        "--control",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also pair plain runs with plain runs, to show what noise alone does to a ratio (default: on)",
+    )
     parser.add_argument("--json", type=Path, help="write the measurements to this file")
     parser.add_argument("--keep", type=Path, help="generate the suite into this directory and keep it")
     parser.add_argument(
@@ -529,14 +546,15 @@ def main() -> int:
         python = f"python {sys.version.split()[0]}"
         if options.instructions:
             print(f"{described}; instructions; {python}")
-            counts = measure_instructions(directory, configurations(options.workers), count)
+            counts = measure_instructions(directory, configurations(options.workers, control=False), count)
             report_instructions(counts)
             if options.json:
                 document = {"suite": options.suite, "tests": count, "instructions": counts}
                 options.json.write_text(json.dumps(document, indent=2) + "\n")
             return 0
         print(f"{described}; {options.rounds} rounds; {python}")
-        pairs = measure(directory, configurations(options.workers), count, options.rounds, options.workers)
+        configured = configurations(options.workers, control=options.control)
+        pairs = measure(directory, configured, count, options.rounds, options.workers)
 
     suffixes = [""] + ([f" -n{options.workers}"] if options.workers else [])
     ratios = {name: statistics.median(cpu_ratios(measured)) for name, measured in pairs.items()}
@@ -554,10 +572,12 @@ def main() -> int:
             f"strict/plain{suffix} = {strict:.3f}   warn/plain{suffix} = {warn:.3f}"
             f"   (median of the pairs' CPU-time ratios; target <= {options.max_ratio})"
         )
+        if CONTROL + suffix in ratios:
+            print(f"control/plain{suffix} = {ratios[CONTROL + suffix]:.3f}   (plain against plain: noise alone)")
     if options.json:
         document = {"suite": options.suite, "tests": count, "pairs": pairs, "cpu_ratios": ratios}
         options.json.write_text(json.dumps(document, indent=2) + "\n")
-    return 1 if max(ratios.values()) > options.max_ratio else 0
+    return 1 if max(ratio for name, ratio in ratios.items() if not is_control(name)) > options.max_ratio else 0
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import re
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -500,16 +501,35 @@ def _dedent(source: str) -> str:
 BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
 
 
-@pytest.mark.parametrize("suite", ["mocks", "asgi"])
-def test_the_benchmark_suites_have_no_finding(pytester: pytest.Pytester, suite: str) -> None:
-    """The benchmark measures the guard on correct code (it stops at a finding): keep both suites so."""
+def _load_benchmark() -> Any:
     spec = importlib.util.spec_from_file_location("bench", BENCHMARK)
     assert spec is not None
     assert spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+@pytest.mark.parametrize("suite", ["mocks", "asgi"])
+def test_the_benchmark_suites_have_no_finding(pytester: pytest.Pytester, suite: str) -> None:
+    """The benchmark measures the guard on correct code (it stops at a finding): keep both suites so."""
+    bench = _load_benchmark()
     count = bench.generate(pytester.path, 20, suite)
     run = run_guard(pytester, "strict", "-p", "no:xdist", "-W", "error::RuntimeWarning")
     run.result.assert_outcomes(passed=count)
     assert run.findings == []
     assert "no findings" in run.output
+
+
+def test_the_benchmark_control_is_a_plain_run_paired_with_a_plain_run_of_its_kind() -> None:
+    """The control shows what noise alone does to a ratio only if it runs exactly what its partner runs."""
+    bench = _load_benchmark()
+    configured = bench.configurations(2)
+    for suffix in ("", " -n2"):
+        control = "control" + suffix
+        assert bench.is_control(control)
+        assert bench.plain_of(control) == "plain" + suffix
+        assert configured[control] == configured["plain" + suffix]
+        assert "no:asyncmock_guard" in configured[control]
+    assert not any(bench.is_control(name) for name in bench.configurations(2, control=False))
+    assert not any(bench.is_control(name) for name in ("plain", "strict -n2", "warn"))
