@@ -482,9 +482,10 @@ def cpu_sets(per_run: int) -> tuple[set[int], set[int]] | None:
 def measure(
     directory: Path, configured: dict[str, list[str]], count: int, rounds: int, workers: int
 ) -> dict[str, list[tuple[Run, Run]]]:
-    """After one warm-up run of each configuration, every round pairs each guarded configuration with a
-    plain run of the same kind, and runs the two side by side when the machine has the CPUs for both
-    (each pinned to CPUs of its own, swapped every round), else one after the other (in turn first).
+    """After one warm-up run of each configuration, every round pairs each guarded configuration (and the
+    control) with a plain run of the same kind, and runs the two side by side when the machine has the
+    CPUs for both (each pinned to CPUs of its own, swapped every round), else one after the other (in
+    turn first).
 
     Side by side, the two share whatever the machine does meanwhile (other guests, frequency changes),
     which moves a run's CPU time by a few percent from one second to the next: on the 2-CPU machine this
@@ -495,10 +496,10 @@ def measure(
     for name, arguments in configured.items():  # warm up bytecode caches and the page cache
         if not is_control(name):  # the same runs as plain
             run_once(directory, arguments, count)
-    guarded = [name for name in configured if not name.startswith("plain")]
-    pairs: dict[str, list[tuple[Run, Run]]] = {name: [] for name in guarded}
+    paired = [name for name in configured if not name.startswith("plain")]  # the guarded ones and the control
+    pairs: dict[str, list[tuple[Run, Run]]] = {name: [] for name in paired}
     for round_number in range(rounds):
-        order = guarded[round_number % len(guarded) :] + guarded[: round_number % len(guarded)]
+        order = paired[round_number % len(paired) :] + paired[: round_number % len(paired)]
         swap = round_number % 2 == 1
         for name in order:
             both = [configured[name], configured[plain_of(name)]]
