@@ -520,7 +520,10 @@ def main() -> int:
     parser.add_argument("--suite", choices=sorted(SUITES), default="mocks", help="which suite to generate")
     parser.add_argument("--tests", type=int, default=1000, help="about how many tests to generate")
     parser.add_argument(
-        "--rounds", type=int, default=30, help="rounds; each runs every guarded configuration beside a plain run"
+        "--rounds",
+        type=int,
+        default=30,
+        help="rounds; each runs every guarded configuration, and the control, beside a plain run",
     )
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers for the second set (0: none)")
     parser.add_argument("--max-ratio", type=float, default=1.05, help="exit 1 if strict or warn exceed this ratio")
