@@ -17,7 +17,9 @@ Each round runs every guarded configuration side by side with a plain run, each 
 few percent from one second to the next. Each run's CPU time (user + system, of the pytest process and the
 workers it waits for) is measured: on a shared machine it is steadier than wall time. A ratio is the
 median over the rounds of a configuration's CPU time over its plain partner's; the quartiles of those
-per-round ratios show the noise (the minimum wall times are printed too). A control configuration, a plain
+per-round ratios show the noise, and a 95% confidence interval of the median (from the order statistics:
+it assumes nothing about how the noise is distributed) shows how far from the true ratio that noise may
+have left the median (the minimum wall times are printed too). A control configuration, a plain
 run paired with a plain run in the same rotation, shows how far from 1 noise alone puts a median in that
 sitting (``--no-control`` skips it); the exit status ignores it. With ``--workers N`` (default 2; 0 skips it)
 the same configurations run again under ``pytest -n N``, each against a plain run with the same number of
@@ -37,6 +39,7 @@ import argparse
 import contextlib
 import functools
 import json
+import math
 import os
 import re
 import shutil
@@ -460,6 +463,28 @@ def cpu_ratios(pairs: list[tuple[Run, Run]]) -> list[float]:
     return [cpu / plain_cpu for (_, cpu), (_, plain_cpu) in pairs]
 
 
+def median_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float] | None:
+    """A distribution-free confidence interval for the median of what ``values`` were drawn from: the
+    k-th smallest and k-th largest value, with k as large as keeps the chance that the median lies
+    outside them (binomial, one half) at most ``1 - confidence``. None when there are too few values
+    (fewer than 6 for 95%). It says how far the noise of a sitting leaves a median from the true ratio.
+    """
+    ordered = sorted(values)
+    count = len(ordered)
+    tail = (1 - confidence) / 2
+    outside = 0.0  # the chance that fewer than k values lie below the median, summed over k
+    k = 0
+    while k < count:
+        below = math.comb(count, k) / 2**count
+        if outside + below > tail:
+            break
+        outside += below
+        k += 1
+    if k == 0:
+        return None
+    return ordered[k - 1], ordered[count - k]
+
+
 def report_instructions(counts: dict[str, int]) -> None:
     print(f"{'configuration':<18}{'instructions':>16}{'ratio':>8}")
     for name, instructions in counts.items():
@@ -562,14 +587,23 @@ def main() -> int:
 
     suffixes = [""] + ([f" -n{options.workers}"] if options.workers else [])
     ratios = {name: statistics.median(cpu_ratios(measured)) for name, measured in pairs.items()}
-    print(f"{'configuration':<18}{'median cpu s':>13}{'plain':>8}{'ratio':>8}{'quartiles':>16}{'min wall s':>12}")
+    intervals = {name: median_interval(cpu_ratios(measured)) for name, measured in pairs.items()}
+    print(
+        f"{'configuration':<18}{'median cpu s':>13}{'plain':>8}{'ratio':>8}{'95% interval':>15}{'quartiles':>16}"
+        f"{'min wall s':>12}"
+    )
     for name, measured in pairs.items():
         per_round = cpu_ratios(measured)
         low, _, high = statistics.quantiles(per_round, n=4) if len(per_round) > 1 else (1.0, 1.0, 1.0)
+        interval = intervals[name]
+        within = "-" if interval is None else f"{interval[0]:.3f}-{interval[1]:.3f}"
         cpu = statistics.median(run[1] for run, _ in measured)
         plain_cpu = statistics.median(plain_run[1] for _, plain_run in measured)
         wall = min(run[0] for run, _ in measured)
-        print(f"{name:<18}{cpu:>13.3f}{plain_cpu:>8.3f}{ratios[name]:>8.3f}{f'{low:.3f}-{high:.3f}':>16}{wall:>12.3f}")
+        print(
+            f"{name:<18}{cpu:>13.3f}{plain_cpu:>8.3f}{ratios[name]:>8.3f}{within:>15}{f'{low:.3f}-{high:.3f}':>16}"
+            f"{wall:>12.3f}"
+        )
     for suffix in suffixes:
         strict, warn = ratios["strict" + suffix], ratios["warn" + suffix]
         print(
@@ -579,7 +613,13 @@ def main() -> int:
         if CONTROL + suffix in ratios:
             print(f"control/plain{suffix} = {ratios[CONTROL + suffix]:.3f}   (plain against plain: noise alone)")
     if options.json:
-        document = {"suite": options.suite, "tests": count, "pairs": pairs, "cpu_ratios": ratios}
+        document = {
+            "suite": options.suite,
+            "tests": count,
+            "pairs": pairs,
+            "cpu_ratios": ratios,
+            "intervals": intervals,
+        }
         options.json.write_text(json.dumps(document, indent=2) + "\n")
     return 1 if max(ratio for name, ratio in ratios.items() if not is_control(name)) > options.max_ratio else 0
 

@@ -533,3 +533,19 @@ def test_the_benchmark_control_is_a_plain_run_paired_with_a_plain_run_of_its_kin
         assert "no:asyncmock_guard" in configured[control]
     assert not any(bench.is_control(name) for name in bench.configurations(2, control=False))
     assert not any(bench.is_control(name) for name in ("plain", "strict -n2", "warn"))
+
+
+@pytest.mark.parametrize(
+    ("rounds", "ranks"),
+    [(5, None), (6, (1, 6)), (10, (2, 9)), (20, (6, 15)), (30, (10, 21)), (100, (40, 61))],
+)
+def test_the_benchmark_interval_of_a_median_is_the_order_statistics_of_the_binomial_tables(
+    rounds: int, ranks: tuple[int, int] | None
+) -> None:
+    """The 95% interval printed beside a median: the ranks that tables of the sign test give (none for
+    fewer than 6 rounds), whatever order the rounds came in."""
+    bench = _load_benchmark()
+    ratios = [1 + rank / 1000 for rank in range(1, rounds + 1)]
+    shuffled = ratios[1::2] + ratios[::2][::-1]
+    expected = None if ranks is None else (ratios[ranks[0] - 1], ratios[ranks[1] - 1])
+    assert bench.median_interval(shuffled) == expected
