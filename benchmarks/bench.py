@@ -4,6 +4,7 @@ and with pytest-xdist workers.
     python benchmarks/bench.py [--suite mocks|asgi] [--tests 1000] [--rounds 30] [--workers 2]
                                [--max-ratio 1.05] [--no-control] [--json out.json] [--keep DIR]
                                [--instructions]
+    python benchmarks/bench.py --combine sitting.json [sitting.json ...] [--max-ratio 1.05] [--json out.json]
 
 Both suites are correct (the guard must find nothing in them). ``mocks`` (the default) is AsyncMock-heavy,
 where the guard's hooks do the most per test: SQLAlchemy-style sessions, httpx-style clients, async
@@ -31,6 +32,10 @@ change saves down to a tenth of a percent, where CPU time needs many rounds and 
 It is not the CPU ratio: on the machine this was measured on, the guard's share of CPU time was about 1.5
 to 2 times its share of instructions on ``mocks``, and about the same on ``asgi``. With workers the
 controller's count varies (it polls its workers for as long as they run, and under valgrind that is long).
+
+``--combine`` runs nothing: it pools the rounds of several sittings' ``--json`` files (of one suite and one
+Python) and prints the same table for them. A median of more rounds has a narrower interval, and pooling
+sittings of different hours also evens out what one sitting's conditions do to all of its rounds.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import functools
 import json
 import math
 import os
+import platform
 import re
 import shutil
 import statistics
@@ -540,7 +546,85 @@ def measure(
     return pairs
 
 
-def main() -> int:
+def report(
+    pairs: dict[str, list[tuple[Run, Run]]], max_ratio: float
+) -> tuple[dict[str, float], dict[str, tuple[float, float] | None]]:
+    """Print each configuration's median ratio with its 95% interval and quartiles, then the summary
+    lines; return the medians and the intervals."""
+    ratios = {name: statistics.median(cpu_ratios(measured)) for name, measured in pairs.items()}
+    intervals = {name: median_interval(cpu_ratios(measured)) for name, measured in pairs.items()}
+    print(
+        f"{'configuration':<18}{'rounds':>7}{'median cpu s':>13}{'plain':>8}{'ratio':>8}{'95% interval':>15}"
+        f"{'quartiles':>16}{'min wall s':>12}"
+    )
+    for name, measured in pairs.items():
+        per_round = cpu_ratios(measured)
+        low, _, high = statistics.quantiles(per_round, n=4) if len(per_round) > 1 else (1.0, 1.0, 1.0)
+        interval = intervals[name]
+        within = "-" if interval is None else f"{interval[0]:.3f}-{interval[1]:.3f}"
+        cpu = statistics.median(run[1] for run, _ in measured)
+        plain_cpu = statistics.median(plain_run[1] for _, plain_run in measured)
+        wall = min(run[0] for run, _ in measured)
+        print(
+            f"{name:<18}{len(measured):>7}{cpu:>13.3f}{plain_cpu:>8.3f}{ratios[name]:>8.3f}{within:>15}"
+            f"{f'{low:.3f}-{high:.3f}':>16}{wall:>12.3f}"
+        )
+    for suffix in sorted({name[len(name.partition(" ")[0]) :] for name in pairs}):  # "" and " -n2"
+        shown = [mode for mode in ("strict", "warn") if mode + suffix in ratios]
+        if shown:
+            medians = "   ".join(f"{mode}/plain{suffix} = {ratios[mode + suffix]:.3f}" for mode in shown)
+            print(f"{medians}   (median of the pairs' CPU-time ratios; target <= {max_ratio})")
+        if CONTROL + suffix in ratios:
+            print(f"control/plain{suffix} = {ratios[CONTROL + suffix]:.3f}   (plain against plain: noise alone)")
+    return ratios, intervals
+
+
+class Sitting(NamedTuple):
+    """What a ``--json`` file of timed rounds measured, and its rounds."""
+
+    suite: str
+    tests: int
+    python: str
+    pairs: dict[str, list[tuple[Run, Run]]]
+
+    @property
+    def measured(self) -> str:
+        return f"{self.suite} ({self.tests} tests, python {self.python})"
+
+
+def load_sitting(path: Path) -> Sitting:
+    """One ``--json`` file of timed rounds; ValueError names the file when it is not one."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        pairs = {
+            name: [((float(run[0]), float(run[1])), (float(plain[0]), float(plain[1]))) for run, plain in measured]
+            for name, measured in document["pairs"].items()
+        }
+        return Sitting(str(document["suite"]), int(document["tests"]), str(document["python"]), pairs)
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
+        problem = f"{type(error).__name__}: {error}"
+        raise ValueError(f"{path}: not the --json file of timed rounds ({problem})") from error
+
+
+def combine(paths: list[Path]) -> Sitting:
+    """The rounds of several sittings' ``--json`` files together (one suite, one size, one Python): more
+    rounds give a median a narrower interval. A configuration some sittings lack (the control is recent)
+    is pooled from those that have it."""
+    sittings = [load_sitting(path) for path in paths]
+    measured = sorted({sitting.measured for sitting in sittings})
+    if len(measured) != 1:
+        raise ValueError(f"the files measured different things: {', '.join(measured)}")
+    pooled: dict[str, list[tuple[Run, Run]]] = {}
+    for sitting in sittings:
+        for name, rounds in sitting.pairs.items():
+            pooled.setdefault(name, []).extend(rounds)
+    pooled = {name: rounds for name, rounds in pooled.items() if rounds}
+    if not any(name.partition(" ")[0] == "strict" for name in pooled):
+        raise ValueError("the files hold no rounds of the guard")
+    return sittings[0]._replace(pairs=pooled)
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--suite", choices=sorted(SUITES), default="mocks", help="which suite to generate")
     parser.add_argument("--tests", type=int, default=1000, help="about how many tests to generate")
@@ -563,59 +647,51 @@ def main() -> int:
     parser.add_argument(
         "--instructions", action="store_true", help="count instructions with valgrind instead of timing rounds"
     )
-    options = parser.parse_args()
+    parser.add_argument(
+        "--combine",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="run nothing: pool the rounds of these --json files (sittings of one suite and Python) and print them",
+    )
+    options = parser.parse_args(argv)
+    if options.instructions and options.combine:
+        parser.error("--combine reads timed rounds; it cannot count instructions")
     if options.instructions and (shutil.which("valgrind") is None or shutil.which("setarch") is None):
         parser.error("--instructions needs valgrind and setarch on the PATH")
 
-    with tempfile.TemporaryDirectory(prefix="asyncmock-guard-bench-") as temporary:
-        directory = options.keep or Path(temporary)
-        directory.mkdir(parents=True, exist_ok=True)
-        count = generate(directory, options.tests, options.suite)
-        described = f"suite: {options.suite}, {count} tests in {directory}"
-        python = f"python {sys.version.split()[0]}"
-        if options.instructions:
-            print(f"{described}; instructions; {python}")
-            counts = measure_instructions(directory, configurations(options.workers, control=False), count)
-            report_instructions(counts)
-            if options.json:
-                document = {"suite": options.suite, "tests": count, "instructions": counts}
-                options.json.write_text(json.dumps(document, indent=2) + "\n")
-            return 0
-        print(f"{described}; {options.rounds} rounds; {python}")
-        configured = configurations(options.workers, control=options.control)
-        pairs = measure(directory, configured, count, options.rounds, options.workers)
+    if options.combine:
+        try:
+            pooled = combine(options.combine)
+        except ValueError as error:
+            parser.error(str(error))
+        suite, count, python, pairs = pooled
+        print(f"suite: {suite}, {count} tests; python {python}; the rounds of {len(options.combine)} sittings pooled")
+    else:
+        with tempfile.TemporaryDirectory(prefix="asyncmock-guard-bench-") as temporary:
+            directory = options.keep or Path(temporary)
+            directory.mkdir(parents=True, exist_ok=True)
+            suite, python = options.suite, platform.python_version()
+            count = generate(directory, options.tests, suite)
+            described = f"suite: {suite}, {count} tests in {directory}"
+            if options.instructions:
+                print(f"{described}; instructions; python {python}")
+                counts = measure_instructions(directory, configurations(options.workers, control=False), count)
+                report_instructions(counts)
+                if options.json:
+                    document = {"suite": suite, "tests": count, "python": python, "instructions": counts}
+                    options.json.write_text(json.dumps(document, indent=2) + "\n")
+                return 0
+            print(f"{described}; {options.rounds} rounds; python {python}")
+            configured = configurations(options.workers, control=options.control)
+            pairs = measure(directory, configured, count, options.rounds, options.workers)
 
-    suffixes = [""] + ([f" -n{options.workers}"] if options.workers else [])
-    ratios = {name: statistics.median(cpu_ratios(measured)) for name, measured in pairs.items()}
-    intervals = {name: median_interval(cpu_ratios(measured)) for name, measured in pairs.items()}
-    print(
-        f"{'configuration':<18}{'median cpu s':>13}{'plain':>8}{'ratio':>8}{'95% interval':>15}{'quartiles':>16}"
-        f"{'min wall s':>12}"
-    )
-    for name, measured in pairs.items():
-        per_round = cpu_ratios(measured)
-        low, _, high = statistics.quantiles(per_round, n=4) if len(per_round) > 1 else (1.0, 1.0, 1.0)
-        interval = intervals[name]
-        within = "-" if interval is None else f"{interval[0]:.3f}-{interval[1]:.3f}"
-        cpu = statistics.median(run[1] for run, _ in measured)
-        plain_cpu = statistics.median(plain_run[1] for _, plain_run in measured)
-        wall = min(run[0] for run, _ in measured)
-        print(
-            f"{name:<18}{cpu:>13.3f}{plain_cpu:>8.3f}{ratios[name]:>8.3f}{within:>15}{f'{low:.3f}-{high:.3f}':>16}"
-            f"{wall:>12.3f}"
-        )
-    for suffix in suffixes:
-        strict, warn = ratios["strict" + suffix], ratios["warn" + suffix]
-        print(
-            f"strict/plain{suffix} = {strict:.3f}   warn/plain{suffix} = {warn:.3f}"
-            f"   (median of the pairs' CPU-time ratios; target <= {options.max_ratio})"
-        )
-        if CONTROL + suffix in ratios:
-            print(f"control/plain{suffix} = {ratios[CONTROL + suffix]:.3f}   (plain against plain: noise alone)")
+    ratios, intervals = report(pairs, options.max_ratio)
     if options.json:
         document = {
-            "suite": options.suite,
+            "suite": suite,
             "tests": count,
+            "python": python,
             "pairs": pairs,
             "cpu_ratios": ratios,
             "intervals": intervals,

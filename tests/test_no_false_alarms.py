@@ -8,6 +8,7 @@ tests check the behaviour users rely on (values, await counts, exception types a
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import sys
 import textwrap
@@ -549,3 +550,87 @@ def test_the_benchmark_interval_of_a_median_is_the_order_statistics_of_the_binom
     shuffled = ratios[1::2] + ratios[::2][::-1]
     expected = None if ranks is None else (ratios[ranks[0] - 1], ratios[ranks[1] - 1])
     assert bench.median_interval(shuffled) == expected
+
+
+def _sitting(path: Path, ratios: dict[str, list[float]], suite: str = "mocks", python: str = "3.13.0") -> Path:
+    """A --json file of timed rounds whose per-round CPU ratios are ``ratios`` (each plain run took 1 s)."""
+    pairs = {name: [[[2.0, ratio], [2.0, 1.0]] for ratio in values] for name, values in ratios.items()}
+    document = {"suite": suite, "tests": 1000, "python": python, "pairs": pairs}
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def test_the_benchmark_pools_the_rounds_of_sittings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """More rounds narrow a median's interval: --combine pools sittings' rounds, a configuration that only
+    some sittings have (the control is recent) from those, and judges the pooled medians."""
+    bench = _load_benchmark()
+    first = _sitting(
+        tmp_path / "first.json",
+        {"strict": [1.01, 1.02, 1.03], "warn": [1.01, 1.02, 1.03], "control": [0.99, 1.0, 1.01]},
+    )
+    second = _sitting(tmp_path / "second.json", {"strict": [1.04, 1.05, 1.06], "warn": [1.0, 1.0, 1.0]})
+    pooled = tmp_path / "pooled.json"
+
+    assert bench.main(["--combine", str(first), str(second), "--json", str(pooled)]) == 0
+
+    output = capsys.readouterr().out
+    assert "python 3.13.0; the rounds of 2 sittings pooled" in output
+    assert re.search(r"^strict\s+6\s", output, re.MULTILINE)
+    assert re.search(r"^control\s+3\s", output, re.MULTILINE)
+    document = json.loads(pooled.read_text(encoding="utf-8"))
+    assert (document["suite"], document["tests"], document["python"]) == ("mocks", 1000, "3.13.0")
+    assert document["cpu_ratios"] == pytest.approx({"strict": 1.035, "warn": 1.005, "control": 1.0})
+    assert document["intervals"]["strict"] == pytest.approx([1.01, 1.06])  # six rounds: their extremes
+    assert document["intervals"]["control"] is None  # three rounds are too few for 95%
+    assert bench.main(["--combine", str(first), str(second), "--max-ratio", "1.03"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("contents", "problem"),
+    [
+        ("{not json", r"broken\.json: not the --json file of timed rounds \(JSONDecodeError"),
+        (
+            '{"suite": "mocks", "tests": 1000, "python": "3.13.0", "instructions": {"strict": 1}}',
+            r"broken\.json: .*KeyError: 'pairs'",
+        ),
+        ('{"suite": "mocks", "tests": 1000, "pairs": {"strict": [[1.0]]}}', r"broken\.json: not the --json file"),
+        ('{"suite": "mocks", "tests": 1000, "pairs": {}}', r"broken\.json: .*KeyError: 'python'"),
+    ],
+)
+def test_the_benchmark_names_a_file_it_cannot_pool(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], contents: str, problem: str
+) -> None:
+    bench = _load_benchmark()
+    good = _sitting(tmp_path / "good.json", {"strict": [1.0] * 6, "warn": [1.0] * 6})
+    broken = tmp_path / "broken.json"
+    broken.write_text(contents, encoding="utf-8")
+
+    with pytest.raises(SystemExit) as stopped:
+        bench.main(["--combine", str(good), str(broken)])
+
+    assert stopped.value.code == 2
+    assert re.search(problem, capsys.readouterr().err)
+
+
+def test_the_benchmark_pools_only_sittings_of_one_suite_and_python(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A median of rounds pooled across suites or Pythons would estimate no one ratio."""
+    bench = _load_benchmark()
+    rounds = {"strict": [1.0] * 6, "warn": [1.0] * 6}
+    mocks = _sitting(tmp_path / "mocks.json", rounds)
+    asgi = _sitting(tmp_path / "asgi.json", rounds, suite="asgi")
+    older = _sitting(tmp_path / "older.json", rounds, python="3.12.1")
+    control_only = _sitting(tmp_path / "control.json", {"control": [1.0] * 6})
+
+    for files, problem in (
+        ([mocks, asgi], "different things: asgi (1000 tests, python 3.13.0), mocks (1000 tests, python 3.13.0)"),
+        ([mocks, older], "different things: mocks (1000 tests, python 3.12.1), mocks (1000 tests, python 3.13.0)"),
+        ([control_only], "the files hold no rounds of the guard"),
+    ):
+        with pytest.raises(SystemExit):
+            bench.main(["--combine", *map(str, files)])
+        assert problem in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.main(["--combine", str(mocks), "--instructions"])
+    assert "--combine reads timed rounds" in capsys.readouterr().err
