@@ -603,7 +603,7 @@ def load_sitting(path: Path) -> Sitting:
         return Sitting(str(document["suite"]), int(document["tests"]), str(document["python"]), pairs)
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
         problem = f"{type(error).__name__}: {error}"
-        raise ValueError(f"{path}: not the --json file of timed rounds ({problem})") from error
+        raise ValueError(f"{path}: cannot read the timed rounds of a sitting from it ({problem})") from error
 
 
 def combine(paths: list[Path]) -> Sitting:

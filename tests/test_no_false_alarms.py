@@ -588,22 +588,27 @@ def test_the_benchmark_pools_the_rounds_of_sittings(tmp_path: Path, capsys: pyte
 @pytest.mark.parametrize(
     ("contents", "problem"),
     [
-        ("{not json", r"broken\.json: not the --json file of timed rounds \(JSONDecodeError"),
+        ("{not json", r"broken\.json: cannot read the timed rounds of a sitting from it \(JSONDecodeError"),
         (
             '{"suite": "mocks", "tests": 1000, "python": "3.13.0", "instructions": {"strict": 1}}',
             r"broken\.json: .*KeyError: 'pairs'",
         ),
-        ('{"suite": "mocks", "tests": 1000, "pairs": {"strict": [[1.0]]}}', r"broken\.json: not the --json file"),
+        (
+            '{"suite": "mocks", "tests": 1000, "pairs": {"strict": [[1.0]]}}',
+            r"broken\.json: cannot read the timed rounds.*ValueError",
+        ),
         ('{"suite": "mocks", "tests": 1000, "pairs": {}}', r"broken\.json: .*KeyError: 'python'"),
+        (None, r"broken\.json: cannot read the timed rounds of a sitting from it \(FileNotFoundError"),
     ],
 )
 def test_the_benchmark_names_a_file_it_cannot_pool(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], contents: str, problem: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], contents: str | None, problem: str
 ) -> None:
     bench = _load_benchmark()
     good = _sitting(tmp_path / "good.json", {"strict": [1.0] * 6, "warn": [1.0] * 6})
     broken = tmp_path / "broken.json"
-    broken.write_text(contents, encoding="utf-8")
+    if contents is not None:
+        broken.write_text(contents, encoding="utf-8")
 
     with pytest.raises(SystemExit) as stopped:
         bench.main(["--combine", str(good), str(broken)])
