@@ -367,8 +367,14 @@ def configurations(workers: int, *, control: bool = True) -> dict[str, list[str]
     return found
 
 
+def kind_and_workers(name: str) -> tuple[str, str]:
+    """A configuration's kind and the rest of its name: ``("strict", " -n2")``, ``("warn", "")``."""
+    kind = name.partition(" ")[0]
+    return kind, name[len(kind) :]
+
+
 def is_control(name: str) -> bool:
-    return name.partition(" ")[0] == CONTROL
+    return kind_and_workers(name)[0] == CONTROL
 
 
 Run = tuple[float, float]  # (wall seconds, CPU seconds) of one run of the suite
@@ -461,7 +467,7 @@ def measure_instructions(directory: Path, configured: dict[str, list[str]], coun
 
 def plain_of(name: str) -> str:
     """The plain configuration a configuration is compared with: ``plain -n2`` for ``strict -n2``."""
-    return "plain" + name[len(name.partition(" ")[0]) :]
+    return "plain" + kind_and_workers(name)[1]
 
 
 def cpu_ratios(pairs: list[tuple[Run, Run]]) -> list[float]:
@@ -551,15 +557,16 @@ def report(
 ) -> tuple[dict[str, float], dict[str, tuple[float, float] | None]]:
     """Print each configuration's median ratio with its 95% interval and quartiles, then the summary
     lines; return the medians and the intervals."""
-    ratios = {name: statistics.median(cpu_ratios(measured)) for name, measured in pairs.items()}
-    intervals = {name: median_interval(cpu_ratios(measured)) for name, measured in pairs.items()}
+    per_round = {name: cpu_ratios(measured) for name, measured in pairs.items()}
+    ratios = {name: statistics.median(values) for name, values in per_round.items()}
+    intervals = {name: median_interval(values) for name, values in per_round.items()}
     print(
         f"{'configuration':<18}{'rounds':>7}{'median cpu s':>13}{'plain':>8}{'ratio':>8}{'95% interval':>15}"
         f"{'quartiles':>16}{'min wall s':>12}"
     )
     for name, measured in pairs.items():
-        per_round = cpu_ratios(measured)
-        low, _, high = statistics.quantiles(per_round, n=4) if len(per_round) > 1 else (1.0, 1.0, 1.0)
+        values = per_round[name]
+        low, _, high = statistics.quantiles(values, n=4) if len(values) > 1 else (1.0, 1.0, 1.0)
         interval = intervals[name]
         within = "-" if interval is None else f"{interval[0]:.3f}-{interval[1]:.3f}"
         cpu = statistics.median(run[1] for run, _ in measured)
@@ -569,7 +576,7 @@ def report(
             f"{name:<18}{len(measured):>7}{cpu:>13.3f}{plain_cpu:>8.3f}{ratios[name]:>8.3f}{within:>15}"
             f"{f'{low:.3f}-{high:.3f}':>16}{wall:>12.3f}"
         )
-    for suffix in sorted({name[len(name.partition(" ")[0]) :] for name in pairs}):  # "" and " -n2"
+    for suffix in sorted({kind_and_workers(name)[1] for name in pairs}):  # "" and " -n2"
         shown = [mode for mode in ("strict", "warn") if mode + suffix in ratios]
         if shown:
             medians = "   ".join(f"{mode}/plain{suffix} = {ratios[mode + suffix]:.3f}" for mode in shown)
@@ -619,7 +626,7 @@ def combine(paths: list[Path]) -> Sitting:
         for name, rounds in sitting.pairs.items():
             pooled.setdefault(name, []).extend(rounds)
     pooled = {name: rounds for name, rounds in pooled.items() if rounds}
-    if not any(name.partition(" ")[0] == "strict" for name in pooled):
+    if not any(kind_and_workers(name)[0] == "strict" for name in pooled):
         raise ValueError("the files hold no rounds of the guard")
     return sittings[0]._replace(pairs=pooled)
 
