@@ -12,6 +12,7 @@ import builtins
 import functools
 import inspect
 import linecache
+import warnings
 from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import Any
@@ -23,10 +24,16 @@ _MISSING = object()
 
 @functools.lru_cache(maxsize=64)
 def _parse(path: str, size: int) -> ast.Module | None:
-    try:
-        return ast.parse("".join(linecache.getlines(path)))
-    except (SyntaxError, ValueError):
-        return None
+    # Compiling the user's file may warn about it (an invalid escape sequence: a SyntaxWarning, a
+    # DeprecationWarning before 3.12). Python said so when it compiled the file; said again here it
+    # would be the guard's noise in the user's run, and under ``-W error`` a SyntaxError that loses the
+    # finding's source. So no warning for this parse only: the user's filters are restored after it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return ast.parse("".join(linecache.getlines(path)))
+        except (SyntaxError, ValueError):
+            return None
 
 
 def module_of(path: str) -> ast.Module | None:
