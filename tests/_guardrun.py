@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from _pytest import unraisableexception
+
+from asyncmock_guard import _edits
 
 # pytest collects garbage fully in its own pytest_unconfigure, while the guard still listens, from the
 # release that moved it there (9.1); before, only in a cleanup after the guard has stopped.
@@ -91,3 +94,26 @@ def write_project(pytester: pytest.Pytester, **modules: str) -> None:
     for name, source in modules.items():
         path = pytester.path / f"{name}.py"
         path.write_text(textwrap.dedent(source).lstrip("\n"))
+
+
+def apply_edits(pytester: pytest.Pytester, findings: list[dict[str, Any]], rootdir: Path | None = None) -> int:
+    """Apply the findings' edits to the project, as a user (or ``asyncmock-guard fix``) would: each distinct
+    edit once (the findings of one shared helper carry the same ones). Returns how many were applied."""
+    edits = list(
+        dict.fromkeys(
+            _edits.Edit.from_json(edit, str(rootdir or pytester.path)) for f in findings for edit in f["edits"]
+        )
+    )
+    _edits.apply(edits)
+    return len(edits)
+
+
+def rerun_clean(pytester: pytest.Pytester, mode: str | None, *args: str) -> GuardRun:
+    """Run again after the edits: no finding, and every test passes."""
+    run = run_guard(pytester, mode, *args)
+    assert run.findings == [], run.output
+    outcomes = run.result.parseoutcomes()
+    assert outcomes.get("passed", 0) >= 1, run.output
+    assert not outcomes.get("failed"), run.output
+    assert not outcomes.get("errors"), run.output
+    return run

@@ -63,7 +63,7 @@ def test_junit_properties_on_the_right_test_cases(pytester: pytest.Pytester, wor
     assert properties["test_fine"] == []
     [strict] = properties["test_strict"]
     assert strict.startswith("(strict) [never-awaited] db.add\n  at app.py:2 (in save)")
-    assert "fix:\n    db.add = MagicMock()" in strict
+    assert "fix:\n    # insert after test_ci.py:7:\n    db.add = MagicMock()" in strict
     [warned] = properties["test_warned"]
     assert warned.startswith("(warn) [never-awaited] client.ping\n  at test_ci.py:")
 
@@ -106,7 +106,7 @@ def test_github_annotations_with_the_flag(pytester: pytest.Pytester) -> None:
     assert error.startswith(
         "::error file=app.py,line=2,title=asyncmock-guard%3A never-awaited db.add::[never-awaited] db.add%0A"
     )
-    assert "%0A  fix:%0A    db.add = MagicMock()" in error
+    assert "%0A  fix:%0A    # insert after test_ci.py:7:%0A    db.add = MagicMock()" in error
     assert error.endswith("%0A  test: test_ci.py::test_strict")
     line = line_of(TESTS, "client.ping()")
     assert warning.startswith(

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from _guardrun import apply_edits, run_guard
+
 REPOSITORY = Path(__file__).parent.parent
 
 
@@ -36,7 +38,7 @@ def test_example_suite_matches_the_readme(pytester: pytest.Pytester, mode: str) 
         result.assert_outcomes(failed=12, passed=12)
     else:
         # warn mode changes no outcome: the misuses that raise still fail, the silent ones pass
-        result.assert_outcomes(failed=9, passed=15, warnings=13)
+        result.assert_outcomes(failed=9, passed=15, warnings=12)
     summary = _readme_summary()
     assert summary[0].startswith("=")
     assert "asyncmock-guard" in summary[0]
@@ -108,3 +110,32 @@ def test_readme_legacy_walkthrough_is_real(pytester: pytest.Pytester, monkeypatc
     tests.write_text(tests.read_text().replace(signature, signature + "    mock_db.add = MagicMock()\n"))
     run(["pytest", "-p", "asyncmock_guard"], outputs[3])
     run(update, outputs[4])
+
+
+def test_the_example_suites_edits_fix_its_wrong_tests(pytester: pytest.Pytester) -> None:
+    """Apply every finding's edits to the example suite and rerun it: each finding that had edits is gone,
+    and each test whose findings all had edits passes; the others are the findings without a mechanical
+    edit (their message says why), and the right tests are untouched."""
+    shutil.copytree(REPOSITORY / "examples", pytester.path / "examples")
+    right = {path.name: path.read_text() for path in (pytester.path / "examples" / "tests").glob("*.py")}
+    args = ("-c", "examples/pytest.ini", "examples")
+    first = run_guard(pytester, "strict", *args)
+    assert len(first.findings) == 12
+    with_edits = [finding for finding in first.findings if finding["edits"]]
+    without = [finding for finding in first.findings if not finding["edits"]]
+    assert all("No edit is offered" in finding["message"] for finding in without)
+    assert len(with_edits) >= 10, [finding["subject"] for finding in without]
+    apply_edits(pytester, first.findings, pytester.path / "examples")
+    second = run_guard(pytester, "strict", *args)
+    assert [(f["nodeid"], f["kind"]) for f in second.findings] == [(f["nodeid"], f["kind"]) for f in without]
+    failed = {
+        line.split(" ", 1)[1].split(" - ", 1)[0] for line in second.result.stdout.lines if line.startswith("FAILED ")
+    }
+    fixed = {finding["nodeid"] for finding in with_edits} - {finding["nodeid"] for finding in without}
+    assert not {f"examples/{nodeid}" for nodeid in fixed} & failed, second.output
+    assert not fixed & failed, second.output
+    for name, text in right.items():  # the edits touched only what they fix: right tests keep their text
+        edited = (pytester.path / "examples" / "tests" / name).read_text()
+        for block in text.split("\n\n\n"):
+            if "def test_right" in block:
+                assert block.split("def test_right", 1)[1] in edited

@@ -297,10 +297,22 @@ def test_report_file_format(pytester: pytest.Pytester) -> None:
             "operation",
             "message",
             "fix",
+            "change_at",
+            "bug_in",
+            "edits",
+            "applicability",
+            "count",
             "fingerprint",
             "baselined",
         }
         assert set(finding["where"]) == {"path", "line"}
+        assert set(finding["change_at"]) == {"path", "line"}
+        assert finding["bug_in"] in {"test", "code"}
+        assert finding["applicability"] in {"safe", "unsafe"}
+        assert finding["count"] == 1
+        for edit in finding["edits"]:  # ruff's fix shape
+            assert set(edit) == {"path", "location", "end_location", "content"}
+            assert set(edit["location"]) == set(edit["end_location"]) == {"row", "column"}
         assert re.fullmatch("[0-9a-f]{16}", finding["fingerprint"])
         assert finding["baselined"] is False
         assert finding["phase"] in {"setup", "call", "teardown"}
@@ -380,13 +392,12 @@ def test_internal_error_becomes_one_warning_and_changes_nothing(pytester: pytest
     _project(pytester, MISUSE_TEST)
     pytester.makeconftest(
         """
-        import asyncmock_guard._advice
+        import asyncmock_guard._diagnosis
 
         def broken(*args, **kwargs):
             raise RuntimeError("a bug in the guard")
 
-        asyncmock_guard._advice.coroutine_misuse = broken
-        asyncmock_guard._advice.never_awaited_mock = broken
+        asyncmock_guard._diagnosis.diagnose_mock = broken
         """
     )
     run = run_guard(pytester, "strict")

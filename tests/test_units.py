@@ -23,6 +23,7 @@ from asyncmock_guard import _advice, _frames, _naming
 from asyncmock_guard._collector import Collector
 from asyncmock_guard._config import Mode
 from asyncmock_guard._construction import spec_says_async
+from asyncmock_guard._edits import Edit
 from asyncmock_guard._findings import Finding, FindingKind, Location
 from asyncmock_guard._instrumentation import ORIGIN_TRACKING_DEPTH, SYNC_TEST_ORIGIN_TRACKING_DEPTH, add_note
 from asyncmock_guard._proxy import CoroutineProxy
@@ -30,17 +31,18 @@ from asyncmock_guard._proxy import CoroutineProxy
 # --- naming --------------------------------------------------------------------------------------------
 
 
-def test_path_uses_the_outermost_named_ancestor() -> None:
+def test_subject_starts_at_the_innermost_named_ancestor() -> None:
+    """Where the test built the mock, which is where the fix goes."""
     mock_db = AsyncMock()
     asset_result = AsyncMock()
     mock_db.execute.return_value = asset_result
     names = {id(mock_db): "mock_db", id(asset_result): "asset_result"}
-    assert _naming.subject_of(asset_result.scalars, names) == "mock_db.execute.return_value.scalars"
-    assert str(_naming.path_of(asset_result.scalars, names, outermost=False)) == "asset_result.scalars"
+    assert _naming.subject_of(asset_result.scalars, names) == "asset_result.scalars"
+    assert str(_naming.path_of(asset_result.scalars, names)) == "mock_db.execute.return_value.scalars"
 
 
-def test_path_without_names_falls_back_to_the_mock_name() -> None:
-    assert _naming.subject_of(AsyncMock().fetch.return_value.rows, {}) == "mock.fetch.return_value.rows"
+def test_path_without_names_says_what_built_the_mock() -> None:
+    assert _naming.subject_of(AsyncMock().fetch.return_value.rows, {}) == "AsyncMock().fetch.return_value.rows"
     assert _naming.subject_of(AsyncMock(name="db").get, {}) == "db.get"
 
 
@@ -342,7 +344,7 @@ def test_kind_vocabulary_is_stable() -> None:
 
 def test_finding_json_shape() -> None:
     finding = Finding(FindingKind.NEVER_AWAITED, "t.py::test", "db.add", Location("/r/t.py", 3), "m", "f")
-    assert finding.to_json("t.py", "0123456789abcdef") == {
+    assert finding.to_json("t.py", "0123456789abcdef", "/r") == {
         "kind": "never-awaited",
         "nodeid": "t.py::test",
         "phase": "call",
@@ -351,6 +353,11 @@ def test_finding_json_shape() -> None:
         "operation": None,
         "message": "m",
         "fix": "f",
+        "change_at": {"path": "t.py", "line": 3},  # where the offending line is, unless told otherwise
+        "bug_in": "test",
+        "edits": [],
+        "applicability": "safe",
+        "count": 1,
         "fingerprint": "0123456789abcdef",
         "baselined": False,
     }
@@ -368,10 +375,17 @@ def test_finding_survives_the_trip_to_the_xdist_controller() -> None:
         phase="session fixture db",
         mode="warn",
         baselined=True,
+        change_at=Location("/r/app.py", 5, "ids"),
+        bug_in="code",
+        edits=(Edit("/r/app.py", 7, 12, 7, 12, "await "),),
+        applicability="unsafe",
+        count=3,
     )
     back = Finding.from_wire(json.loads(json.dumps(finding.to_wire())))
     assert back == finding
     assert (back.mode, back.baselined) == ("warn", True)
+    assert (back.change_at, back.bug_in, back.edits) == (finding.change_at, "code", finding.edits)
+    assert (back.applicability, back.count) == ("unsafe", 3)
 
 
 def test_add_note() -> None:
@@ -544,7 +558,7 @@ def test_dropped_coroutine_is_a_finding(collector: Collector) -> None:
     gc.collect()
     [finding] = collector.findings
     assert finding.kind is FindingKind.NEVER_AWAITED
-    assert finding.subject == "mock.ping"  # no test context: the mock's own name
+    assert finding.subject == "AsyncMock().ping"  # no test context and no name: what built it
     assert finding.where.path == __file__
 
 

@@ -116,7 +116,7 @@ def _called_attribute(line: str, attribute: str) -> bool:
     return re.search(rf"\.{re.escape(attribute)}\s*\(", line) is not None
 
 
-def _value_after(mock: object, attribute: str | None, names: Mapping[int, str]) -> str:
+def value_after(mock: object, attribute: str | None, names: Mapping[int, str]) -> str:
     """The expression the test already configured for what the code wanted, or ``...``."""
     result = _naming.configured_return_value(mock)
     if attribute is None:
@@ -129,7 +129,7 @@ def _value_after(mock: object, attribute: str | None, names: Mapping[int, str]) 
     return _naming.expression_for(_naming.configured_return_value(child), names)
 
 
-def _why_async(mock: object, names: Mapping[int, str]) -> str:
+def why_async(mock: object, names: Mapping[int, str]) -> str:
     subject = _naming.subject_of(mock, names)
     parent = _naming.parent_of(mock)
     attribute = _naming.segment_of(mock)
@@ -164,7 +164,7 @@ def _autospec_gap(awaited_mock: object, names: Mapping[int, str]) -> str:
     )
 
 
-def _sync_mock_fix(
+def sync_mock_fix(
     mock: object, names: Mapping[int, str], tail: tuple[str, ...], value: str, operation: str | None
 ) -> list[str]:
     """Lines that make the awaited result (or the mock itself) a MagicMock and re-create the chain."""
@@ -238,7 +238,7 @@ def coroutine_misuse(
     """Advice for a coroutine from ``mock()`` used as a value at ``where``; ``member_is_sync`` when the real
     member is known to be synchronous, so a missing ``await`` is no alternative."""
     line = source_line(where)
-    why = _why_async(mock, names)
+    why = why_async(mock, names)
     if operation in ("truth test", "comparison ==", "comparison !="):
         consequence = (
             "which raises nothing: a coroutine is always true and never equal to data, so this check"
@@ -258,13 +258,13 @@ def coroutine_misuse(
         attribute = operation.split(" ", 1)[1].strip("'\"")
         called = _called_attribute(line, attribute)
         tail = (attribute, "return_value") if called else (attribute,)
-        value = _value_after(mock, attribute, names) if called else "..."
+        value = value_after(mock, attribute, names) if called else "..."
     elif operation == "async with":
         enter = _naming.configured_child(configured, "__aenter__") if _naming.is_mock(configured) else None
         value = _naming.expression_for(_naming.configured_return_value(enter), names) if enter else "..."
     else:
-        value = _value_after(mock, None, names)
-    fix = _sync_mock_fix(mock, names, tail, value, operation)
+        value = value_after(mock, None, names)
+    fix = sync_mock_fix(mock, names, tail, value, operation)
     if caller_is_async and not member_is_sync:
         fix += missing_await(mock, call_site, rootdir)
     return message, "\n".join(fix)
@@ -289,15 +289,15 @@ def never_awaited_mock(
         f" never awaited, so the mocked call never ran: no side_effect, await_count stays 0, and the"
         f" code under test went on without its result."
     )
-    configure = _sync_mock_fix(mock, names, (), _value_after(mock, None, names), None)
+    configure = sync_mock_fix(mock, names, (), value_after(mock, None, names), None)
     if member_is_sync:
-        message += f" {_why_async(mock, names)} where the real `{attribute}` returns its result directly."
+        message += f" {why_async(mock, names)} where the real `{attribute}` returns its result directly."
         return message, "\n".join(configure)
     awaited_line = with_await(source_line(where), _naming.segment_of(mock)) if caller_is_async else None
     if awaited_line is None:
         message += (
             f" `{function}` is a regular function and cannot await, so the real `{attribute}` is"
-            f" synchronous: {_why_async(mock, names)} that nobody can await."
+            f" synchronous: {why_async(mock, names)} that nobody can await."
         )
         return message, "\n".join(configure)
     message += (
@@ -346,7 +346,7 @@ def _call_expression(line: str, callee: str) -> str | None:
 # --- how the test built its mocks -------------------------------------------------------------------
 
 
-def _rebuilt_call(site: CallSite, callee: str, *, first: str | None, keep_first_as: str | None) -> str:
+def rebuilt_call(site: CallSite, callee: str, *, first: str | None, keep_first_as: str | None) -> str:
     """``site``'s call written again with ``callee``, its first positional argument as ``keep_first_as=``
     (or dropped), and the rest of its arguments as the test wrote them."""
     arguments = []
@@ -379,7 +379,7 @@ def spec_is_data(site: CallSite | None, class_name: str, spec: object, subject: 
         )
     if site is None:
         return message, f"{class_name}(return_value={data})"
-    fix = [_with_target(site, _rebuilt_call(site, class_name, first=data, keep_first_as="return_value"))]
+    fix = [_with_target(site, rebuilt_call(site, class_name, first=data, keep_first_as="return_value"))]
     if not isinstance(spec, (list, tuple, dict, set, frozenset, str, bytes, int, float, complex)):
         fix.append(f"# or, if `{data}` is meant as the spec, say so: {class_name}(spec={data})")
     return message, "\n".join(fix)
@@ -408,7 +408,7 @@ def coroutine_as_return_value(
     where: Location, site: CallSite | None, subject: str, slot: str, value: object, *, rootdir: str | None
 ) -> tuple[str, str]:
     """Advice for ``return_value``/``side_effect`` set to a coroutine object."""
-    expression_node = site.keyword(slot) if site is not None else _assigned_value(where)
+    expression_node = site.keyword(slot) if site is not None else assigned_value(where)
     expression = text_of(where.path, expression_node) if expression_node is not None else "load()"
     qualname = getattr(value, "__qualname__", "the coroutine function")
     message = (
@@ -435,7 +435,7 @@ def coroutine_as_return_value(
     return message, f"{by_function}\n# or: {by_value}"
 
 
-def _assigned_value(where: Location) -> ast.expr | None:
+def assigned_value(where: Location) -> ast.expr | None:
     tree = module_of(where.path)
     if tree is None:
         return None
@@ -487,9 +487,9 @@ def async_mock_for_sync_assigned(
     else:
         message += " Code that calls it gets a coroutine; code that awaits it would fail against the real object."
     site = call_at(where.path, where.line, "AsyncMock")
-    call = _rebuilt_call(site, "MagicMock", first=None, keep_first_as=None) if site is not None else "MagicMock()"
+    call = rebuilt_call(site, "MagicMock", first=None, keep_first_as=None) if site is not None else "MagicMock()"
     if site is not None and site.call.args:
-        call = _rebuilt_call(site, "MagicMock", first=site.text(site.call.args[0]), keep_first_as="return_value")
+        call = rebuilt_call(site, "MagicMock", first=site.text(site.call.args[0]), keep_first_as="return_value")
     return message, "\n".join([*_sync_shape(subject, evidence, call), *_autospec_line(subject, evidence)])
 
 
@@ -745,7 +745,9 @@ def _first_body_line(where: Location) -> str:
     return "..."
 
 
-def _closing_patch(patch_site: tuple[Location, str], closing: str, attribute: str) -> tuple[list[str], str] | None:
+def _closing_patch(
+    patch_site: tuple[Location, str], closing: str, attribute: str, handle: str | None = None
+) -> tuple[list[str], str] | None:
     """The patch as written, with ``side_effect=<closing>`` added, and the name its mock is bound to."""
     where, call = patch_site
     call = call.rstrip()
@@ -755,6 +757,8 @@ def _closing_patch(patch_site: tuple[Location, str], closing: str, attribute: st
     fixed = f"{call[:-1]}{separator}side_effect={closing})"
     line = re.sub(r":\s*#.*$", ":", source_line(where))  # the with header, without its comment
     if call.startswith("@"):  # a decorator: the mock is the test's argument
+        if handle is not None:
+            return [f"{fixed}  # closes what it is given"], handle
         return [f"{fixed}  # closes what it is given", f"def test_...(..., {attribute}):"], attribute
     if line.startswith(("with ", "async with ")) and call in line:
         bound = re.search(rf"{re.escape(call)}\s+as\s+(\w+)", line)
@@ -775,6 +779,7 @@ def swallowed_by_mock(
     *,
     rootdir: str | None,
     from_mock: bool = False,
+    handle: str | None = None,
 ) -> tuple[str, str]:
     """Advice for a coroutine handed to a mock scheduler (``patch("asyncio.create_task")``, a mock loop's
     ``create_task``) that records it and returns a MagicMock: nothing ever runs it."""
@@ -786,7 +791,7 @@ def swallowed_by_mock(
     )
     closing = scheduling.closing
     attribute = scheduler.rpartition(".")[2]
-    rewritten = _closing_patch(patch_site, closing, attribute) if patch_site is not None else None
+    rewritten = _closing_patch(patch_site, closing, attribute, handle) if patch_site is not None else None
     if rewritten is not None:
         fix, handle = rewritten
     else:

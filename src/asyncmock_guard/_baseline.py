@@ -92,11 +92,12 @@ class Baseline:
             raise _error(path, f"{problem}{hint}") from None
         return cls(path, entries_from(path, document))
 
-    def claim(self, key: Key) -> bool:
-        """Whether this occurrence of ``key`` is accepted; each recorded occurrence is accepted once."""
-        if self._unclaimed[key] <= 0:
+    def claim(self, key: Key, count: int = 1) -> bool:
+        """Whether these ``count`` occurrences of ``key`` (one finding made ``count`` times, by a loop) are
+        accepted; each recorded occurrence is accepted once."""
+        if self._unclaimed[key] < count:
             return False
-        self._unclaimed[key] -= 1
+        self._unclaimed[key] -= count
         return True
 
 

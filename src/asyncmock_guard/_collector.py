@@ -21,14 +21,18 @@ from typing import TYPE_CHECKING, Any
 
 from asyncmock_guard import _event_loop, _frames
 from asyncmock_guard._config import UserEntries
-from asyncmock_guard._construction import ConstructionWatch, DataConstruction
+from asyncmock_guard._construction import ConstructionWatch, DataConstruction, PatchSite
 from asyncmock_guard._errors import InternalErrors
 from asyncmock_guard._findings import Finding, FindingKind, Location
 from asyncmock_guard._instrumentation import EXECUTE_MOCK_CALL_CODE, CoroutineRecord, Instrumentation, add_note
 
 if TYPE_CHECKING:
     from asyncmock_guard import _advice
+    from asyncmock_guard._binding import Scope
+    from asyncmock_guard._diagnosis import MockDiagnosis
+    from asyncmock_guard._edits import Edit
     from asyncmock_guard._evidence import SyncEvidence
+    from asyncmock_guard.remedies import Remedy
 
 _MAX_FRAMES_TO_TEST = 32  # how far up from a mock call to look for the test function's frame
 
@@ -42,7 +46,7 @@ class TestContext:
     phase and released when that phase ends: its locals are where the test named its mocks.
     """
 
-    __slots__ = ("codes", "failed", "funcargs", "is_async", "mode", "nodeid", "phase", "test_frame")
+    __slots__ = ("codes", "failed", "funcargs", "is_async", "item", "mode", "nodeid", "phase", "test_frame")
 
     def __init__(
         self,
@@ -52,7 +56,9 @@ class TestContext:
         funcargs: Mapping[str, object] | None = None,
         *,
         is_async: bool = False,  # an ``async def`` test: a loop runs it
+        item: object = None,  # the pytest item: read only when a finding is made (its function, fixtures)
     ) -> None:
+        self.item = item
         self.nodeid = nodeid
         self.codes = codes
         self.mode = mode
@@ -73,7 +79,7 @@ class TestContext:
 class ExplicitAsyncMock:
     """``parent.name = AsyncMock(...)`` on a member known (or thought) to be synchronous."""
 
-    __slots__ = ("evidence", "mock", "mode", "owner", "phase", "reported", "subject", "where")
+    __slots__ = ("edits", "evidence", "mock", "mode", "owner", "phase", "reported", "subject", "where")
 
     def __init__(
         self,
@@ -94,6 +100,7 @@ class ExplicitAsyncMock:
         self.phase = phase
         self.mode = mode
         self.reported = False
+        self.edits: tuple[Edit, ...] = ()  # the fix of the assignment
 
 
 class SchedulerMock:
@@ -129,10 +136,14 @@ class Collector:
         self.outside_phase = "collection"
         self.pending: list[Finding] = []
         self.findings: list[Finding] = []
+        self._finding_index: dict[Finding, int] = {}  # where each finding is in ``findings``
+        self._by_fix: dict[tuple[str | None, tuple[Edit, ...]], int] = {}  # a test's findings by their edits
         self.errors = errors if errors is not None else InternalErrors()  # shared with the plugin
         self._tests_by_function: dict[tuple[str, str], tuple[str, str]] = {}
         # Names a test used, kept past its call phase only while it left unawaited coroutines behind.
-        self._names_after_call: dict[str, dict[int, str]] = {}
+        self._names_after_call: dict[str, Scope] = {}
+        # The mocks that patches made during the running test (or a wider fixture): how each was made.
+        self._patches: dict[int, tuple[weakref.ref[Any], PatchSite]] = {}
         # AsyncMocks assigned to sync members, by id (checked against the weak reference).
         self._explicit_async: dict[int, ExplicitAsyncMock] = {}
         # Coroutines already reported as a return_value/side_effect: (test, path, line, function).
@@ -176,8 +187,9 @@ class Collector:
         funcargs: Mapping[str, object] | None,
         *,
         is_async: bool,
+        item: object = None,
     ) -> TestContext:
-        context = self.context = TestContext(nodeid, codes, mode, funcargs, is_async=is_async)
+        context = self.context = TestContext(nodeid, codes, mode, funcargs, is_async=is_async, item=item)
         for code in context.codes:
             self._tests_by_function[(code.co_filename, code.co_name)] = (context.nodeid, context.mode)
         return context
@@ -188,7 +200,10 @@ class Collector:
         if context is None or context.test_frame is None:
             return
         if self.instrumentation.unsettled(context.nodeid) > 0:
-            self._names_after_call[context.nodeid] = self._names(None, context.nodeid)
+            kept = self._scope(None, context.nodeid)
+            # Names and ids only: holding the objects themselves would keep the test's coroutines alive.
+            kept.values = {}
+            self._names_after_call[context.nodeid] = kept
         context.test_frame = None
 
     def leave_test(self, unsettled: int) -> None:
@@ -197,6 +212,8 @@ class Collector:
             self._names_after_call.pop(context.nodeid, None)
         if self._explicit_async:
             self._explicit_async = {k: v for k, v in self._explicit_async.items() if v.mock() is not None}
+        if self._patches:
+            self._patches = {k: v for k, v in self._patches.items() if v[0]() is not None}
         self.context = None
         self.outside_phase = "between tests"
 
@@ -212,23 +229,41 @@ class Collector:
         if context is None or context.test_frame is not None or context.phase != "call":
             return
         for caller in _frames.frames_above(frame, _MAX_FRAMES_TO_TEST):
-            if caller.f_code in context.codes:
+            # Not a wrapper's frame (``@patch``'s ``patched``, hypothesis's): the test's own locals.
+            if caller.f_code in context.codes and not _frames.is_library_frame(caller):
                 context.test_frame = caller
                 return
 
     def _names(self, frame: FrameType | None, owner: str | None) -> dict[int, str]:
-        """What the owning test calls each object: its frame's locals (live), fixtures, else a snapshot."""
-        from asyncmock_guard import _naming
+        """What the owning test calls each object (see ``_scope``)."""
+        return self._scope(frame, owner).names
+
+    def _scope(self, frame: FrameType | None, owner: str | None) -> Scope:
+        """What the owning test names, and where to read how: its frame's locals (live), fixtures and
+        ``self``, else the snapshot taken when its call phase ended."""
+        from asyncmock_guard import _binding
 
         context = self.context
         if context is None or context.nodeid != owner:
-            return dict(self._names_after_call.get(owner or "", {}))
+            kept = self._names_after_call.get(owner or "")
+            return kept if kept is not None else _binding.Scope(patches=self._patch_sites())
         self._find_test_frame(frame)
         frames = [context.test_frame] if context.test_frame is not None else []
-        names = _naming.scope_names(frames, context.funcargs)
-        for key, name in self._names_after_call.get(context.nodeid, {}).items():
-            names.setdefault(key, name)
-        return names
+        scope = _binding.scope_of(frames, context.funcargs, context.item, self._patch_sites())
+        kept = self._names_after_call.get(context.nodeid)
+        if kept is not None:
+            for key, name in kept.names.items():
+                scope.names.setdefault(key, name)
+                scope.origins.setdefault(key, kept.origins.get(key, "local"))
+        return scope
+
+    def _patch_sites(self) -> dict[int, PatchSite]:
+        return {key: site for key, (mock, site) in self._patches.items() if mock() is not None}
+
+    def patch_entered(self, mock: object, site: PatchSite) -> None:
+        """A patch put a mock in place: how, for naming the mock and placing the fix (once per patch)."""
+        if self._building_owner(None) is not None:
+            self._patches[id(mock)] = (weakref.ref(mock), site)
 
     def _owner(self, frame: FrameType | None = None) -> tuple[str | None, str, str]:
         """Who the code running now belongs to: the running test, or, when ``frame`` shows a fixture of a
@@ -259,8 +294,31 @@ class Collector:
         return None, None
 
     def _add(self, finding: Finding) -> None:
+        """Queue a finding; the same finding made again by its test (a loop, hypothesis's examples) is
+        counted on the first one instead."""
+        index = self._finding_index.get(finding)
+        if index is not None:
+            self._replace(index, self.findings[index].again())
+            return
+        same_fix = self._by_fix.get((finding.nodeid, finding.edits)) if finding.edits else None
+        if same_fix is not None and self.findings[same_fix] in self.pending:
+            # one mis-built mock, used wrong in several places: one finding, one fix, that lists the uses
+            known = self.findings[same_fix]
+            also = f" The same fix covers its use at {finding.where.short(self.rootdir)} (`{finding.subject}`)."
+            self._replace(same_fix, known.with_message(known.message + also))
+            self._finding_index[finding] = same_fix
+            return
+        self._finding_index[finding] = len(self.findings)
+        if finding.edits:
+            self._by_fix[(finding.nodeid, finding.edits)] = len(self.findings)
         self.pending.append(finding)
         self.findings.append(finding)
+
+    def _replace(self, index: int, finding: Finding) -> None:
+        known = self.findings[index]
+        self.findings[index] = finding
+        self._finding_index[finding] = index
+        self.pending = [finding if queued is known else queued for queued in self.pending]
 
     # --- instrumentation events ------------------------------------------------------------------
     def mock_coroutine_created(
@@ -291,54 +349,83 @@ class Collector:
     def coroutine_misused(
         self, record: CoroutineRecord, coroutine: object, operation: str, frame: FrameType
     ) -> str | None:
-        from asyncmock_guard import _advice, _naming
+        from asyncmock_guard import _naming
 
         where = _frames.frame_location(frame)
         mock = _mock_of(coroutine)
-        names = self._names(frame, record.owner)
-        subject = _naming.subject_of(mock, names)
-        note = (
+        scope = self._scope(frame, record.owner)
+        if record.reported:
+            subject = _naming.subject_of(mock, scope.names)
+            return self._misuse_note(subject, operation, where)
+        diagnosis = self._diagnose_mock(mock, record, scope, where)
+        record.reported = True  # only now: an internal error above leaves Python's own warning to speak
+        note = self._misuse_note(diagnosis.subject, operation, where)
+        happened = f"used the coroutine as a value ({operation}) at {where.short(self.rootdir)}"
+        if self._report_explicit_of(mock, record, happened, operation):
+            return note
+        from asyncmock_guard.remedies import coroutine_misuse
+
+        self._add_mock_finding(
+            FindingKind.COROUTINE_MISUSE, record, diagnosis, coroutine_misuse.remedy(diagnosis, operation), operation
+        )
+        return note
+
+    def _misuse_note(self, subject: str, operation: str, where: Location) -> str:
+        return (
             f"asyncmock-guard: `{subject}()` returned a coroutine that was used as a value"
             f" ({operation}) at {where.short(self.rootdir)}: it must be awaited, or the mock must be a"
             " MagicMock; see the asyncmock-guard report for the fix."
         )
-        if record.reported:
-            return note
-        evidence = self._member_evidence(mock)
-        message, fix = _advice.coroutine_misuse(
+
+    def _diagnose_mock(self, mock: object, record: CoroutineRecord, scope: Scope, where: Location) -> MockDiagnosis:
+        from asyncmock_guard import _diagnosis
+
+        if record.names is not None:  # a wider-scoped fixture's mock: its own names
+            for key, name in record.names.items():
+                scope.names.setdefault(key, name)
+        explicit = self._explicit_for(mock)
+        return _diagnosis.diagnose_mock(
             mock,
-            names,
-            operation,
+            scope,
+            evidence=explicit.evidence if explicit is not None else self._member_evidence(mock),
             where=where,
             call_site=record.where,
             caller_is_async=record.caller_is_async,
-            member_is_sync=evidence is not None and not evidence.by_name_only,
+            explicit_at=explicit.where if explicit is not None else None,
             rootdir=self.rootdir,
         )
-        record.reported = True
-        happened = f"used the coroutine as a value ({operation}) at {where.short(self.rootdir)}"
-        if self._merge_with_sync_evidence(
-            mock,
-            names,
-            record,
-            evidence,
-            where=where,
-            happened=happened,
-            message=message,
-            fix=fix,
-            operation=operation,
-        ):
-            return note
+
+    def _add_mock_finding(
+        self,
+        kind: FindingKind,
+        record: CoroutineRecord,
+        diagnosis: MockDiagnosis,
+        remedy: Remedy,
+        operation: str | None,
+    ) -> None:
+        """The core finding, or, when the real member is known to be synchronous, ``async-mock-for-sync``
+        (a bare name known to the table only adds a hint to the core finding)."""
+        from asyncmock_guard import _advice
+
+        message, fix = remedy.message, remedy.fix
+        evidence = diagnosis.evidence
+        if evidence is not None and diagnosis.bug_in == "test":
+            message, fix = _advice.async_mock_for_sync_child(diagnosis.subject, evidence, message, fix)
+            if not evidence.by_name_only:
+                kind = FindingKind.ASYNC_MOCK_FOR_SYNC
         self._add_finding(
-            FindingKind.COROUTINE_MISUSE,
+            kind,
             (record.owner, record.phase, record.mode),
-            subject=subject,
-            where=where,
+            subject=diagnosis.subject,
+            where=diagnosis.where,
             message=message,
             fix=fix,
             operation=operation,
+            change_at=remedy.change_at or diagnosis.change_at,
+            bug_in=diagnosis.bug_in,
+            edits=remedy.edits,
+            applicability=remedy.applicability,
         )
-        return note
 
     def coroutine_never_awaited(
         self, coroutine: types.CoroutineType[Any, Any, Any], record: CoroutineRecord | None
@@ -350,44 +437,15 @@ class Collector:
         return self._function_never_awaited(coroutine)
 
     def _mock_never_awaited(self, coroutine: types.CoroutineType[Any, Any, Any], record: CoroutineRecord) -> bool:
-        from asyncmock_guard import _advice, _naming
+        from asyncmock_guard.remedies import never_awaited
 
         mock = _mock_of(coroutine)
-        names = record.names if record.names is not None else self._names(sys._getframe(), record.owner)
-        evidence = self._member_evidence(mock)
-        message, fix = _advice.never_awaited_mock(
-            mock,
-            names,
-            where=record.where,
-            caller_is_async=record.caller_is_async,
-            member_is_sync=evidence is not None and not evidence.by_name_only,
-            rootdir=self.rootdir,
-        )
+        scope = self._scope(sys._getframe(), record.owner)
+        diagnosis = self._diagnose_mock(mock, record, scope, record.where)
         happened = f"called it at {record.where.short(self.rootdir)} and never awaited the coroutine"
-        if self._merge_with_sync_evidence(
-            mock,
-            names,
-            record,
-            evidence,
-            where=record.where,
-            happened=happened,
-            message=message,
-            fix=fix,
-            operation=None,
-        ):
+        if self._report_explicit_of(mock, record, happened, None):
             return True
-        self._add(
-            Finding(
-                kind=FindingKind.NEVER_AWAITED,
-                nodeid=record.owner,
-                subject=_naming.subject_of(mock, names),
-                where=record.where,
-                message=message,
-                fix=fix,
-                phase=record.phase,
-                mode=record.mode,
-            )
-        )
+        self._add_mock_finding(FindingKind.NEVER_AWAITED, record, diagnosis, never_awaited.remedy(diagnosis), None)
         return True
 
     def _explicit_for(self, mock: object) -> ExplicitAsyncMock | None:
@@ -408,51 +466,20 @@ class Collector:
             return None
         return _evidence.for_member(parent, attribute, self.user_entries)
 
-    def _merge_with_sync_evidence(
-        self,
-        mock: object,
-        names: Mapping[int, str],
-        record: CoroutineRecord,
-        evidence: SyncEvidence | None,
-        *,
-        where: Location,
-        happened: str,
-        message: str,
-        fix: str,
-        operation: str | None,
-    ) -> bool:
-        """A misused or dropped coroutine of an AsyncMock standing for a synchronous member becomes one
-        ``async-mock-for-sync`` finding (at the assignment line, when the test assigned it), not two.
-
-        False when the core finding stands; the evidence may still have added a hint to ``message``.
-        """
-        from asyncmock_guard import _advice, _naming
+    def _report_explicit_of(self, mock: object, record: CoroutineRecord, happened: str, operation: str | None) -> bool:
+        """A misused or dropped coroutine of an AsyncMock the test assigned to a synchronous member is the
+        one ``async-mock-for-sync`` finding of that assignment (at its line), not a second finding."""
+        from asyncmock_guard import _advice
 
         explicit = self._explicit_for(mock)
-        if explicit is not None:
-            if not explicit.reported:
-                explicit.reported = True
-                # Only a bare name leaves room for a real coroutine function that the code forgot to await.
-                maybe_async = explicit.evidence.by_name_only
-                alternatives = _advice.missing_await(mock, record.where, self.rootdir) if maybe_async else []
-                self._report_explicit(explicit, happened, operation, alternatives)
-            return True
-        if evidence is None:
+        if explicit is None:
             return False
-        subject = _naming.subject_of(mock, names)
-        message, fix = _advice.async_mock_for_sync_child(subject, evidence, message, fix)
-        kind = FindingKind.ASYNC_MOCK_FOR_SYNC
-        if evidence.by_name_only:  # a hint on the core finding, whose kind stands
-            kind = FindingKind.COROUTINE_MISUSE if operation is not None else FindingKind.NEVER_AWAITED
-        self._add_finding(
-            kind,
-            (record.owner, record.phase, record.mode),
-            subject=subject,
-            where=where,
-            message=message,
-            fix=fix,
-            operation=operation,
-        )
+        if not explicit.reported:
+            explicit.reported = True
+            # Only a bare name leaves room for a real coroutine function that the code forgot to await.
+            maybe_async = explicit.evidence.by_name_only
+            alternatives = _advice.missing_await(mock, record.where, self.rootdir) if maybe_async else []
+            self._report_explicit(explicit, happened, operation, alternatives)
         return True
 
     def _report_explicit(
@@ -465,6 +492,7 @@ class Collector:
         """The finding for an explicit ``parent.member = AsyncMock(...)``; a spec-is-data finding for the
         same line (``AsyncMock(rows)``) is folded into it: its fix replaces both."""
         from asyncmock_guard import _advice
+        from asyncmock_guard.remedies import async_mock_for_sync
 
         also_data = [
             f
@@ -481,14 +509,10 @@ class Collector:
             message += " Its positional argument is taken as the spec, not the return value, too."
         if alternatives and explicit.evidence.by_name_only:
             fix = "\n".join([fix, *alternatives])
-        self._add_finding(
-            FindingKind.ASYNC_MOCK_FOR_SYNC,
-            (explicit.owner, explicit.phase, explicit.mode),
-            subject=explicit.subject,
-            where=explicit.where,
-            message=message,
-            fix=fix,
-            operation=operation,
+        remedy = async_mock_for_sync.with_edits(message, fix, explicit.edits, self.rootdir)
+        owned = (explicit.owner, explicit.phase, explicit.mode)
+        self._add_remedied(
+            FindingKind.ASYNC_MOCK_FOR_SYNC, owned, explicit.subject, explicit.where, remedy, operation=operation
         )
 
     # --- how the test builds its mocks (construction watch events) ------------------------------
@@ -510,7 +534,8 @@ class Collector:
         return known
 
     def spec_is_data(self, mock_class: type, spec: object, frame: FrameType) -> None:
-        from asyncmock_guard import _advice, _source
+        from asyncmock_guard import _source
+        from asyncmock_guard.remedies import spec_is_data
 
         owned = self._building_owner(frame)
         if owned is None:
@@ -518,13 +543,14 @@ class Collector:
         where = _frames.frame_location(frame)
         site = _source.call_at(where.path, where.line, mock_class.__name__, positional=True)
         subject = site.target if site is not None and site.target else f"{mock_class.__name__}(...)"
-        message, fix = _advice.spec_is_data(site, mock_class.__name__, spec, subject)
-        self._add_finding(FindingKind.SPEC_IS_DATA, owned, subject=subject, where=where, message=message, fix=fix)
+        remedy = spec_is_data.remedy(site, mock_class.__name__, spec, subject, where, rootdir=self.rootdir)
+        self._add_remedied(FindingKind.SPEC_IS_DATA, owned, subject, where, remedy)
 
     def data_mock_awaited(
         self, parent: object, construction: DataConstruction, frame: FrameType, *, at_construction: type | None
     ) -> None:
-        from asyncmock_guard import _advice, _naming, _source
+        from asyncmock_guard import _naming, _source
+        from asyncmock_guard.remedies import spec_is_data
 
         owned = self._building_owner(frame)
         if owned is None:
@@ -537,13 +563,14 @@ class Collector:
             subject = f"{site.target}.return_value" if site is not None and site.target else "return_value"
         where = construction.where
         site = _source.call_at(where.path, where.line, construction.class_name, positional=True)
-        message, fix = _advice.data_mock_as_awaited_result(site, construction, subject)
-        self._add_finding(FindingKind.SPEC_IS_DATA, owned, subject=subject, where=where, message=message, fix=fix)
+        remedy = spec_is_data.data_as_awaited_result(site, construction, subject, where, self.rootdir)
+        self._add_remedied(FindingKind.SPEC_IS_DATA, owned, subject, where, remedy)
 
     def coroutine_as_return_value(
         self, mock: object | None, slot: str, value: object, frame: FrameType, *, at_construction: type | None
     ) -> None:
-        from asyncmock_guard import _advice, _naming, _source
+        from asyncmock_guard import _naming, _source
+        from asyncmock_guard.remedies import coroutine_as_return_value
 
         owned = self._building_owner(frame)
         if owned is None:
@@ -562,19 +589,13 @@ class Collector:
         else:
             site = _source.call_at(where.path, where.line, at_construction.__name__ if at_construction else "")
             subject = site.target if site is not None and site.target else "AsyncMock(...)"
-        message, fix = _advice.coroutine_as_return_value(where, site, subject, slot, value, rootdir=self.rootdir)
-        self._add_finding(
-            FindingKind.COROUTINE_AS_RETURN_VALUE,
-            owned,
-            subject=subject,
-            where=where,
-            message=message,
-            fix=fix,
-            operation=slot,
-        )
+        remedy = coroutine_as_return_value.remedy(where, site, subject, slot, value, rootdir=self.rootdir)
+        self._add_remedied(FindingKind.COROUTINE_AS_RETURN_VALUE, owned, subject, where, remedy, operation=slot)
 
     def async_mock_assigned(self, parent: object, name: str, value: object, frame: FrameType) -> None:
-        from asyncmock_guard import _evidence, _naming
+        from asyncmock_guard import _evidence, _naming, _source
+        from asyncmock_guard._known_sync import Returns
+        from asyncmock_guard.remedies import async_mock_for_sync
 
         owned = self._building_owner(frame)
         if owned is None:
@@ -584,8 +605,12 @@ class Collector:
             return
         owner, phase, mode = owned
         where = _frames.frame_location(frame)
-        subject = f"{_naming.subject_of(parent, self._names(frame, owner))}.{name}"
+        site = _source.call_at(where.path, where.line, "AsyncMock")
+        written = site.target if site is not None and site.target and site.target.endswith(f".{name}") else None
+        subject = written or f"{_naming.subject_of(parent, self._names(frame, owner))}.{name}"
         explicit = ExplicitAsyncMock(weakref.ref(value), where, subject, evidence, owner=owner, phase=phase, mode=mode)
+        if evidence.returns in (Returns.VALUE, Returns.ASYNC_CONTEXT_MANAGER):
+            explicit.edits = async_mock_for_sync.assigned_edits(where, evidence)
         self._explicit_async[id(value)] = explicit
         if evidence.firm:
             explicit.reported = True
@@ -594,7 +619,8 @@ class Collector:
     def async_mock_patched(
         self, target: object, attribute: str, original: object, mock: object, where: Location, *, decorated: bool
     ) -> None:
-        from asyncmock_guard import _advice, _evidence, _source
+        from asyncmock_guard import _evidence, _source
+        from asyncmock_guard.remedies import async_mock_for_sync
 
         owned = self._building_owner(sys._getframe())
         if owned is None:
@@ -612,15 +638,37 @@ class Collector:
             line, call, written = site
             where = Location(where.path, line, where.function)
             subject = written or subject
-        message, fix = _advice.async_mock_for_sync_patched(subject, evidence, where, call, rootdir=self.rootdir)
+        remedy = async_mock_for_sync.patched(subject, evidence, where, call, rootdir=self.rootdir)
         # Its coroutines, if later dropped or misused, are this same finding (see _merge_with_sync_evidence).
         explicit = ExplicitAsyncMock(
             weakref.ref(mock), where, subject, evidence, owner=owned[0], phase=owned[1], mode=owned[2]
         )
         explicit.reported = True
         self._explicit_async[id(mock)] = explicit
+        self._add_remedied(FindingKind.ASYNC_MOCK_FOR_SYNC, owned, subject, where, remedy)
+
+    def _add_remedied(
+        self,
+        kind: FindingKind,
+        owned: tuple[str | None, str, str],
+        subject: str,
+        where: Location,
+        remedy: Remedy,
+        *,
+        operation: str | None = None,
+    ) -> None:
         self._add_finding(
-            FindingKind.ASYNC_MOCK_FOR_SYNC, owned, subject=subject, where=where, message=message, fix=fix
+            kind,
+            owned,
+            subject=subject,
+            where=where,
+            message=remedy.message,
+            fix=remedy.fix,
+            operation=operation,
+            change_at=remedy.change_at,
+            bug_in=remedy.bug_in or "test",
+            edits=remedy.edits,
+            applicability=remedy.applicability,
         )
 
     def _add_finding(
@@ -633,9 +681,29 @@ class Collector:
         message: str,
         fix: str,
         operation: str | None = None,
+        change_at: Location | None = None,
+        bug_in: str = "test",
+        edits: tuple[Edit, ...] = (),
+        applicability: str = "safe",
     ) -> None:
         owner, phase, mode = owned
-        self._add(Finding(kind, owner, subject, where, message, fix, operation=operation, phase=phase, mode=mode))
+        self._add(
+            Finding(
+                kind,
+                owner,
+                subject,
+                where,
+                message,
+                fix,
+                operation=operation,
+                phase=phase,
+                mode=mode,
+                change_at=change_at,
+                bug_in=bug_in,
+                edits=edits,
+                applicability=applicability,
+            )
+        )
 
     # --- failures the test got: add the guard's explanation to the exception ----------------------
     def explain_failure(self, error: BaseException) -> None:
@@ -695,7 +763,8 @@ class Collector:
         owned: tuple[str | None, str, str],
         names: Mapping[int, str],
     ) -> None:
-        from asyncmock_guard import _advice, _naming, _source
+        from asyncmock_guard import _binding, _naming, _source
+        from asyncmock_guard.remedies import awaited_sync_mock
 
         frame = entry.tb_frame
         expression = _source.awaited_expression(frame.f_code, entry.tb_lasti, entry.tb_lineno)
@@ -707,20 +776,15 @@ class Collector:
             return
         where = Location(frame.f_code.co_filename, entry.tb_lineno, _frames.code_name(frame.f_code))
         subject = _naming.subject_of(target, names)
-        message, fix = _advice.awaited_sync_mock(target, subject, where, called=called, rootdir=self.rootdir)
-        add_note(error, f"asyncmock-guard: {message}")
-        self._add_finding(
-            FindingKind.AWAITED_SYNC_MOCK,
-            owned,
-            subject=subject,
-            where=where,
-            message=message,
-            fix=fix,
-            operation="await",
-        )
+        scope = self._scope(None, owned[0])
+        for key, name in names.items():
+            scope.names.setdefault(key, name)
+        remedy = awaited_sync_mock.remedy(target, scope, where, expression, called=called, rootdir=self.rootdir)
+        subject = _binding.bind(target, scope).subject
+        add_note(error, f"asyncmock-guard: {remedy.message}")
+        self._add_remedied(FindingKind.AWAITED_SYNC_MOCK, owned, subject, where, remedy, operation="await")
 
     def _function_never_awaited(self, coroutine: types.CoroutineType[Any, Any, Any]) -> bool:
-        from asyncmock_guard import _advice
 
         code = coroutine.cr_code
         if code is EXECUTE_MOCK_CALL_CODE:
@@ -732,20 +796,22 @@ class Collector:
         qualname = getattr(coroutine, "__qualname__", code.co_name)
         if (owner, where.path, where.line, qualname) in self._coroutines_as_values:
             return True  # reported already, where the test made it a mock's return value
-        message, fix = _advice.never_awaited_function(
-            qualname, where, known_call_site=known_call_site, rootdir=self.rootdir
+        from asyncmock_guard.remedies import never_awaited
+
+        remedy = never_awaited.function_dropped(
+            qualname, where, known_call_site=known_call_site, nodeid=owner, rootdir=self.rootdir
         )
-        self._add(
-            Finding(
-                kind=FindingKind.NEVER_AWAITED,
-                nodeid=owner,
-                subject=qualname,
-                where=where,
-                message=message,
-                fix=fix,
-                phase=phase,
-                mode=mode,
-            )
+        self._add_finding(
+            FindingKind.NEVER_AWAITED,
+            (owner, phase, mode),
+            subject=qualname,
+            where=where,
+            message=remedy.message,
+            fix=remedy.fix,
+            change_at=remedy.change_at,
+            bug_in=remedy.bug_in or "code",
+            edits=remedy.edits,
+            applicability=remedy.applicability,
         )
         return True
 
@@ -804,15 +870,17 @@ class Collector:
         """What a coroutine handed to a scheduler is called, where it was made, its test, and whether an
         AsyncMock made it: then it is named by the mock's path (its record knows the rest), else by the
         coroutine function."""
-        from asyncmock_guard import _naming
+        from asyncmock_guard import _binding
 
         record = getattr(coroutine, "_self_record", None)
         real = _event_loop.unwrapped(coroutine)
         if isinstance(record, CoroutineRecord):
             record.reported = record.settled = True
-            names = names if names is not None else self._names(None, record.owner)
+            scope = self._scope(None, record.owner)
+            if names is not None:
+                scope.names.update(names)
             owned = (record.owner, record.phase, record.mode)
-            return _naming.subject_of(_mock_of(real), names), record.where, owned, True
+            return _binding.bind(_mock_of(real), scope).subject, record.where, owned, True
         created = self._created(real)
         if created is None:
             return None
@@ -883,13 +951,39 @@ class Collector:
             coroutine_name,
             scheduling,
             where,
-            self._test_line(failed.entries),
+            test_line := self._test_line(failed.entries),
             nodeid=owned[0],
             rootdir=self.rootdir,
             from_mock=from_mock,
         )
         add_note(error, f"asyncmock-guard: {message} See the asyncmock-guard report for the fix.")
-        self._add_finding(FindingKind.NO_RUNNING_LOOP, owned, subject=subject, where=where, message=message, fix=fix)
+        self._add_loop_finding(owned, subject, where, message, fix=fix, test_line=test_line)
+
+    def _add_loop_finding(
+        self,
+        owned: tuple[str | None, str, str],
+        subject: str,
+        where: Location,
+        message: str,
+        *,
+        fix: str,
+        test_line: _advice.TestLine | None,
+    ) -> None:
+        """``no-running-loop``: the test is what changes (async, or a closing scheduler patch), at its line."""
+        message += (
+            " (No edit is offered: which of the two fixes is right depends on what the test is about, whether"
+            " what the task does matters to it.)"
+        )
+        change_at = test_line.where if test_line is not None else where
+        self._add_finding(
+            FindingKind.NO_RUNNING_LOOP,
+            owned,
+            subject=subject,
+            where=where,
+            message=message,
+            fix=fix,
+            change_at=change_at,
+        )
 
     def check_idle_loop(self) -> None:
         """At the end of a sync test: tasks that its code scheduled on a loop that ``get_event_loop()``
@@ -925,12 +1019,12 @@ class Collector:
             name,
             scheduling,
             where,
-            self._test_line_of(coroutine),
+            test_line := self._test_line_of(coroutine),
             nodeid=owned[0],
             rootdir=self.rootdir,
             from_mock=from_mock,
         )
-        self._add_finding(FindingKind.NO_RUNNING_LOOP, owned, subject=name, where=where, message=message, fix=fix)
+        self._add_loop_finding(owned, name, where, message, fix=fix, test_line=test_line)
 
     def _test_line_of(self, coroutine: Any) -> _advice.TestLine | None:
         """The running test's line that led to ``coroutine``'s creation, from its creation stack."""
@@ -1002,14 +1096,17 @@ class Collector:
             entry.scanned = len(calls)
 
     def _swallowed(self, mock: object, entry: SchedulerMock, coroutine: Any, call: Any) -> None:
-        from asyncmock_guard import _advice, _naming
+        from asyncmock_guard import _advice, _binding, _naming
+        from asyncmock_guard.remedies import never_awaited
 
         identity = self._coroutine_identity(coroutine, None)
         if identity is None:
             return
         name, where, owned, from_mock = identity
         self._hold_reported(coroutine)
-        scheduler = entry.patched_name or _naming.subject_of(mock, self._names(None, owned[0]))
+        bound = _binding.bind(mock, self._scope(None, owned[0]))
+        handle = bound.subject if bound.binding is not None and bound.binding.how != _binding.UNNAMED else None
+        scheduler = entry.patched_name or handle or _naming.subject_of(mock, self._names(None, owned[0]))
         args, kwargs = call.args, call.kwargs
         scheduling = _advice.Scheduling(
             scheduler,
@@ -1017,13 +1114,47 @@ class Collector:
             extra_arguments=len(args) > 1 or bool(kwargs),
             coroutine_first=bool(args) and args[0] is coroutine,
         )
-        message, fix = _advice.swallowed_by_mock(
-            name, scheduler, scheduling, where, entry.patch_site, rootdir=self.rootdir, from_mock=from_mock
+        remedy = never_awaited.swallowed(
+            name,
+            scheduler,
+            scheduling,
+            where,
+            entry.patch_site,
+            handle=handle,
+            configured=_return_value_matters(mock),
+            rootdir=self.rootdir,
+            from_mock=from_mock,
         )
-        self._add_finding(FindingKind.NEVER_AWAITED, owned, subject=name, where=where, message=message, fix=fix)
+        self._add_finding(
+            FindingKind.NEVER_AWAITED,
+            owned,
+            subject=name,
+            where=where,
+            message=remedy.message,
+            fix=remedy.fix,
+            change_at=remedy.change_at,
+            edits=remedy.edits,
+            applicability=remedy.applicability,
+        )
 
     def internal_error(self, error: BaseException) -> None:
         self.errors.record(error)
+
+
+def _return_value_matters(mock: object) -> bool:
+    """Whether what the mock returns was configured by the test or used by the code (a value, or a mock
+    with members or a return value of its own): a side_effect that replaces it must return ``DEFAULT``."""
+    from asyncmock_guard import _naming
+
+    returned = _naming.configured_return_value(mock)
+    if returned is _naming.DEFAULT:
+        return False
+    if not _naming.is_mock(returned):
+        return True
+    state = vars(returned)
+    return bool(state.get("_mock_children")) or (
+        "_mock_return_value" in state and state["_mock_return_value"] is not _naming.DEFAULT
+    )
 
 
 def _mock_of(coroutine: object) -> object:

@@ -116,6 +116,20 @@ def _patch_location(frame: FrameType | None) -> tuple[Location, bool] | None:
     return None
 
 
+class PatchSite:
+    """A patch entered while a test ran: where it was entered (the ``with``/``start()`` line, or the first
+    line of a decorated test), whether by a decorator, what it patched and whether that was async."""
+
+    __slots__ = ("attribute", "decorated", "original", "original_is_async", "where")
+
+    def __init__(self, where: Location, *, decorated: bool, attribute: str, original: object) -> None:
+        self.where = where
+        self.decorated = decorated
+        self.attribute = attribute
+        self.original = original
+        self.original_is_async = original is not None and _frames.is_coroutine_function(original)
+
+
 class DataConstruction:
     """A ``Mock``/``MagicMock`` made with data as its spec: a finding only if it becomes an awaited result."""
 
@@ -149,6 +163,8 @@ class ConstructionListener(Protocol):
     def scheduler_mock_made(self, mock: object, frame: FrameType | None) -> None: ...
 
     def scheduler_mock_patched(self, mock: object, patched: str, where: Location, *, decorated: bool) -> None: ...
+
+    def patch_entered(self, mock: object, site: PatchSite) -> None: ...
 
     def internal_error(self, error: BaseException) -> None: ...
 
@@ -339,16 +355,24 @@ class ConstructionWatch:
     def _on_patched(self, patcher: Any, frame: FrameType | None) -> None:
         try:
             mock = getattr(patcher.target, patcher.attribute, None)
-            if patcher.attribute in SCHEDULER_NAMES and isinstance(mock, _NonCallableMock):
+            if not isinstance(mock, _NonCallableMock):
+                return
+            original = getattr(patcher, "temp_original", _mock.DEFAULT)
+            located = _patch_location(frame)
+            if located is not None:
+                where, decorated = located
+                real = None if original is _mock.DEFAULT else original
+                self.listener.patch_entered(
+                    mock, PatchSite(where, decorated=decorated, attribute=patcher.attribute, original=real)
+                )
+            if patcher.attribute in SCHEDULER_NAMES:
                 self._scheduler_patched(patcher, mock, frame)
             if patcher.autospec not in (None, False):
                 return  # made from the real attribute: async exactly where it is async
-            original = getattr(patcher, "temp_original", _mock.DEFAULT)
             if original is _mock.DEFAULT:
                 return  # ``create=True``: there is no real attribute to compare with
             if not isinstance(mock, _AsyncMockMixin) or _frames.is_coroutine_function(original):
                 return
-            located = _patch_location(frame)
             if located is not None:
                 where, decorated = located
                 self.listener.async_mock_patched(

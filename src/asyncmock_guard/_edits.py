@@ -316,13 +316,12 @@ def _binds(tree: ast.Module, name: str, module: str | None = None) -> bool:
 
 
 def _parsed(path: str) -> tuple[list[str], ast.Module] | None:
+    """The file's lines and tree, parsed the one silent way the guard parses users' files (``_source``)."""
+    from asyncmock_guard import _source  # noqa: PLC0415 - _source is the guard's; this module stays stdlib-only to load
+
     lines = linecache.getlines(path)
-    if not lines:
-        return None
-    try:
-        return lines, ast.parse("".join(lines))
-    except (SyntaxError, ValueError):
-        return None
+    tree = _source.module_of(path) if lines else None
+    return (lines, tree) if tree is not None else None
 
 
 def _import_row(lines: list[str], tree: ast.Module) -> int:

@@ -35,6 +35,7 @@ class SyncEvidence:
     firm: bool
     real_class: str | None = None  # "module:Class" of the parent, when known
     by_name_only: bool = False  # only the member's name matched the table: a hint, not a verdict
+    returned_awaits: tuple[str, ...] = ()  # what the code awaits on what it returns (see ``SyncMember``)
 
 
 def _class_names(spec: type) -> list[str]:
@@ -112,7 +113,9 @@ def _listed_for_class(spec: type, name: str, user: UserEntries) -> SyncEvidence 
         return SyncEvidence(f"`{entry_name}` (asyncmock_guard_sync_methods)", Returns.VALUE, True, _full_name(spec))
     member = _known_sync.sync_member(_class_names(spec), name)
     if member is not None:
-        return SyncEvidence(member.title, member.returns, True, _full_name(spec))
+        return SyncEvidence(
+            member.title, member.returns, True, _full_name(spec), returned_awaits=member.returned_awaits
+        )
     return None
 
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import enum
 import os
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from asyncmock_guard._edits import Edit
 
 
 class FindingKind(str, enum.Enum):
@@ -57,7 +60,23 @@ class Finding:
     imported with the guard by every run, and a dataclass compiles its methods at import.
     """
 
-    __slots__ = ("baselined", "fix", "kind", "message", "mode", "nodeid", "operation", "phase", "subject", "where")
+    __slots__ = (
+        "applicability",
+        "baselined",
+        "bug_in",
+        "change_at",
+        "count",
+        "edits",
+        "fix",
+        "kind",
+        "message",
+        "mode",
+        "nodeid",
+        "operation",
+        "phase",
+        "subject",
+        "where",
+    )
 
     def __init__(  # noqa: PLR0917 - positional like the dataclass it was; every caller names the rest
         self,
@@ -72,6 +91,11 @@ class Finding:
         phase: str = "call",
         mode: str = "strict",
         baselined: bool = False,
+        change_at: Location | None = None,
+        bug_in: str = "test",
+        edits: tuple[Edit, ...] = (),
+        applicability: str = "safe",
+        count: int = 1,
     ) -> None:
         self.kind = kind
         self.nodeid = nodeid
@@ -85,6 +109,13 @@ class Finding:
         self.mode = mode
         # Recorded in the baseline: listed, but it fails no test and raises no warning.
         self.baselined = baselined
+        # The line the user must edit (the mock's construction or configuration, or the code under test);
+        # ``where`` stays the offending line.
+        self.change_at = change_at if change_at is not None else where
+        self.bug_in = bug_in  # "test" or "code"
+        self.edits = edits  # the leading fix as text edits, ruff's shape; empty when none is mechanical
+        self.applicability = applicability  # "safe", or "unsafe": it changes the code under test or an assertion
+        self.count = count  # how many times the test did it (a loop, hypothesis examples)
 
     def _identity(self) -> tuple[object, ...]:
         """What makes two findings the same one (their mode and baseline status aside)."""
@@ -99,27 +130,29 @@ class Finding:
     def __repr__(self) -> str:
         return f"Finding({self.kind.value}, {self.owner!r}, {self.subject!r}, {self.where.path}:{self.where.line})"
 
+    def _copy(self, **changes: Any) -> Finding:
+        fields = {name: getattr(self, name) for name in _WIRE_FIELDS}
+        fields.update(kind=self.kind, where=self.where, change_at=self.change_at, edits=self.edits)
+        fields.update(changes)
+        return Finding(**fields)
+
     def accepted(self) -> Finding:
         """The same finding, recorded in the baseline."""
-        return Finding(
-            self.kind,
-            self.nodeid,
-            self.subject,
-            self.where,
-            self.message,
-            self.fix,
-            self.operation,
-            phase=self.phase,
-            mode=self.mode,
-            baselined=True,
-        )
+        return self._copy(baselined=True)
+
+    def with_message(self, message: str) -> Finding:
+        return self._copy(message=message)
+
+    def again(self) -> Finding:
+        """The same finding made once more by its test (a loop, another hypothesis example)."""
+        return self._copy(count=self.count + 1)
 
     @property
     def owner(self) -> str:
         """The test it belongs to as reports show it: the node id, or ``<phase>`` outside any test."""
         return self.nodeid if self.nodeid is not None else f"<{self.phase}>"
 
-    def to_json(self, relpath: str, fingerprint: str) -> dict[str, Any]:
+    def to_json(self, relpath: str, fingerprint: str, rootdir: str | None = None) -> dict[str, Any]:
         """The report-file form; the key names are a public, stable format."""
         return {
             "kind": self.kind.value,
@@ -130,6 +163,11 @@ class Finding:
             "operation": self.operation,
             "message": self.message,
             "fix": self.fix,
+            "change_at": {"path": relative_path(self.change_at.path, rootdir), "line": self.change_at.line},
+            "bug_in": self.bug_in,
+            "edits": [edit.to_json(rootdir) for edit in self.edits],
+            "applicability": self.applicability,
+            "count": self.count,
             "fingerprint": fingerprint,
             "baselined": self.baselined,
         }
@@ -138,14 +176,35 @@ class Finding:
         """Everything, in plain types: how a pytest-xdist worker sends a finding to the controller."""
         wire = {name: getattr(self, name) for name in _WIRE_FIELDS}
         wire["kind"] = self.kind.value
-        wire["where"] = [self.where.path, self.where.line, self.where.function]
+        wire["where"] = list(self.where)
+        wire["change_at"] = list(self.change_at)
+        wire["edits"] = [list(edit) for edit in self.edits]
         return wire
 
     @classmethod
     def from_wire(cls, wire: dict[str, Any]) -> Finding:
-        path, line, function = wire["where"]
+        from asyncmock_guard._edits import Edit  # noqa: PLC0415 - only findings that cross processes need it
+
         fields = {name: wire[name] for name in _WIRE_FIELDS}
-        return cls(kind=FindingKind(wire["kind"]), where=Location(path, line, function), **fields)
+        return cls(
+            kind=FindingKind(wire["kind"]),
+            where=Location(*wire["where"]),
+            change_at=Location(*wire["change_at"]),
+            edits=tuple(Edit(*edit) for edit in wire["edits"]),
+            **fields,
+        )
 
 
-_WIRE_FIELDS = ("nodeid", "subject", "message", "fix", "operation", "phase", "mode", "baselined")
+_WIRE_FIELDS = (
+    "nodeid",
+    "subject",
+    "message",
+    "fix",
+    "operation",
+    "phase",
+    "mode",
+    "baselined",
+    "bug_in",
+    "applicability",
+    "count",
+)

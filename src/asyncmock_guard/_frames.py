@@ -35,6 +35,8 @@ _FRAMEWORK_PACKAGES = frozenset(
         "typeguard",
         "xdist",
         "execnet",
+        "hypothesis",
+        "_hypothesis_pytestplugin",
     }
 )
 

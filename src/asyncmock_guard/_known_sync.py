@@ -30,6 +30,9 @@ class SyncMember:
     owner: str  # import path of the class, as ``module:Class``
     name: str
     returns: Returns = Returns.VALUE
+    # members of what it returns that are awaited (``await redis.pipeline().execute()``): a MagicMock put in
+    # its place needs them as AsyncMocks
+    returned_awaits: tuple[str, ...] = ()
 
     @property
     def class_name(self) -> str:
@@ -55,8 +58,16 @@ class AwaitedResult:
         return self.result.rpartition(":")[2]
 
 
-def _members(library: str, checked: str, owner: str, names: str, returns: Returns = Returns.VALUE) -> list[SyncMember]:
-    return [SyncMember(library, checked, owner, name, returns) for name in names.split()]
+def _members(
+    library: str,
+    checked: str,
+    owner: str,
+    names: str,
+    returns: Returns = Returns.VALUE,
+    *,
+    returned_awaits: tuple[str, ...] = (),
+) -> list[SyncMember]:
+    return [SyncMember(library, checked, owner, name, returns, returned_awaits) for name in names.split()]
 
 
 def _results(library: str, checked: str, owner: str, names: str, result: str) -> list[AwaitedResult]:
@@ -96,7 +107,7 @@ SYNC_MEMBERS: tuple[SyncMember, ...] = (
         Returns.ASYNC_CONTEXT_MANAGER,
     ),
     *_members(*_AIOHTTP, "aiohttp:ClientResponse", "raise_for_status release close get_encoding"),
-    *_members(*_REDIS, "redis.asyncio:Redis", "pipeline"),
+    *_members(*_REDIS, "redis.asyncio:Redis", "pipeline", returned_awaits=("execute",)),
     *_members(
         *_REDIS, "redis.asyncio.client:Pipeline", "set get delete incr decr expire hset hget lpush rpush sadd zadd"
     ),

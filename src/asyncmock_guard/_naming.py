@@ -116,7 +116,7 @@ def path_of(node: object, names: Mapping[int, str], *, outermost: bool = True) -
     """The path of ``node`` from its outermost (or innermost) ancestor that the test named.
 
     Without any named ancestor, the root's own ``name`` (``patch`` names its mocks after the
-    patched attribute) or ``mock`` is used, as ``unittest.mock`` itself does.
+    patched attribute) is used, else what built it (``AsyncMock()``).
     """
     chain = ancestry(node)
     best: int | None = None
@@ -129,7 +129,8 @@ def path_of(node: object, names: Mapping[int, str], *, outermost: bool = True) -
         best = len(chain) - 1
         root = chain[best]
         root_name = _state(root, "_mock_name")
-        anchor = root_name if isinstance(root_name, str) and root_name else "mock"
+        # never a bare ``mock``: what built it, when nothing named it
+        anchor = root_name if isinstance(root_name, str) and root_name else f"{type(root).__name__}()"
     else:
         anchor = names[id(chain[best])]
     segments = []
@@ -141,8 +142,9 @@ def path_of(node: object, names: Mapping[int, str], *, outermost: bool = True) -
 
 
 def subject_of(node: object, names: Mapping[int, str]) -> str:
-    """The subject string of a finding about ``node``."""
-    return str(path_of(node, names))
+    """The subject string of a finding about ``node``: from its innermost ancestor the test named, which is
+    where the test built it (``asset_result.scalars``, not ``mock_db.execute.return_value.scalars``)."""
+    return str(path_of(node, names, outermost=False))
 
 
 def spec_class(node: object) -> type | None:

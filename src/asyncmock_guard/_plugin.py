@@ -292,7 +292,9 @@ class GuardPlugin:
             mode = item.stash.get(_mode_key, None) or _config.MODE_TEXT[_config.item_mode(item, self.modes)]
             self._item = item
             codes, is_async = self._codes_of(getattr(item, "obj", None))
-            collector.enter_test(item.nodeid, codes, mode, getattr(item, "funcargs", None), is_async=is_async)
+            collector.enter_test(
+                item.nodeid, codes, mode, getattr(item, "funcargs", None), is_async=is_async, item=item
+            )
         except pytest.UsageError:
             raise
         except Exception as error:  # noqa: BLE001 - see _shielded
@@ -420,7 +422,7 @@ class GuardPlugin:
         baseline = self.baseline
         if baseline is None:
             return finding
-        if self.updating_baseline or baseline.claim(Key.of(finding, self.rootdir)):
+        if self.updating_baseline or baseline.claim(Key.of(finding, self.rootdir), finding.count):
             return finding.accepted()
         return finding
 
@@ -559,7 +561,8 @@ class GuardPlugin:
         baseline = self.baseline
         if baseline is None:
             return
-        found = (Key.of(finding, self.rootdir) for finding in self.findings)
+        # a finding made several times in its test (a loop) is that many occurrences of its entry
+        found = (key for finding in self.findings for key in [Key.of(finding, self.rootdir)] * finding.count)
         self.reconciliation = reconcile(baseline.entries, found, self._covered)
         if self.updating_baseline:
             _reporting.write_atomically(baseline.path, render(self.reconciliation.updated))

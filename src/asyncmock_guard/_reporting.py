@@ -30,12 +30,18 @@ class AsyncMockGuardInternalWarning(pytest.PytestWarning):
 def format_finding(finding: Finding, rootdir: str) -> str:
     """The block shown in a test's failure section and in warn mode's warning."""
     head = f"[{finding.kind}] {finding.subject}"
+    if finding.count > 1:
+        head += f" ({finding.count} times)"
     at = f"at {finding.where.short(rootdir)}"
     if finding.where.function:
         at += f" (in {finding.where.function})"
     if finding.operation:
         at += f", operation: {finding.operation}"
-    lines = [head, "  " + at]
+    culprit = "the code under test is wrong" if finding.bug_in == "code" else "the test is wrong"
+    change = f"change {finding.change_at.short(rootdir)}"
+    if finding.change_at.function:
+        change += f" (in {finding.change_at.function})"
+    lines = [head, "  " + at, f"  {change}: {culprit}"]
     lines += textwrap.wrap(finding.message, width=100, initial_indent="  ", subsequent_indent="  ")
     lines.append("  fix:")
     lines += ["    " + line for line in finding.fix.splitlines()]
@@ -142,7 +148,7 @@ def write_json(
         "version": REPORT_VERSION,
         "mode": mode,
         "findings": [
-            finding.to_json(relative_path(finding.where.path, rootdir), Key.of(finding, rootdir).fingerprint)
+            finding.to_json(relative_path(finding.where.path, rootdir), Key.of(finding, rootdir).fingerprint, rootdir)
             for finding in sorted(findings, key=lambda finding: _order(finding, rootdir))
         ],
     }

@@ -86,6 +86,11 @@ def _statements(tree: ast.Module, line: int) -> ast.stmt | None:
     return max(spanning, key=lambda node: (node.lineno, -(node.end_lineno or node.lineno)))
 
 
+def statement_at(tree: ast.Module, line: int) -> ast.stmt | None:
+    """The innermost statement of ``tree`` that spans ``line``."""
+    return _statements(tree, line)
+
+
 def call_at(path: str, line: int, callee: str, *, positional: bool = False) -> CallSite | None:
     """The call of ``callee`` (by its last name) at ``line``: the first one that has positional
     arguments when ``positional`` is asked, else the first one."""

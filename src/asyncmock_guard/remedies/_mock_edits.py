@@ -1,0 +1,321 @@
+"""Edits several kinds share: make a mock a MagicMock where the user built it, and add the ``await`` that
+the code under test forgot.
+
+Every edit is made where the diagnosis says the user must change something (``change_at``) and reads only
+names bound there: the binding's own name, and names the edits import.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+
+from asyncmock_guard import _binding, _edits, _naming, _source
+from asyncmock_guard._diagnosis import MockDiagnosis
+from asyncmock_guard._edits import Edit
+from asyncmock_guard._findings import Location, relative_path
+
+MOCK_MODULE = "unittest.mock"
+
+
+def awaited_result(mock: object) -> object | None:
+    """The nearest ancestor of ``mock`` that is ``X.return_value`` of an AsyncMock ``X`` (what ``await X()``
+    gives: a plain object in the real library), or None."""
+    for member in _naming.ancestry(mock)[1:]:
+        parent = _naming.parent_of(member)
+        if _naming.segment_of(member) == "return_value" and _naming.is_async_mock(parent):
+            return member
+    return None
+
+
+def segments_between(ancestor: object, mock: object) -> tuple[str, ...] | None:
+    """The attribute path from ``ancestor`` down to ``mock`` (empty when they are the same), or None."""
+    segments: list[str] = []
+    for member in _naming.ancestry(mock):
+        if member is ancestor:
+            return tuple(reversed(segments))
+        segment = _naming.segment_of(member)
+        if segment is None:
+            return None
+        segments.append(segment)
+    return None
+
+
+def advice_names(diagnosis: MockDiagnosis) -> dict[int, str]:
+    """The names the fix text may use: the binding's name for its mock, and, when the binding is in the
+    test itself, the test's other names (paths start at the innermost named ancestor, see ``subject_of``);
+    a helper's or fixture's fix uses only its own name."""
+    bound = diagnosis.bound
+    names: dict[int, str] = {}
+    if bound.binding is not None and not bound.binding.shared and bound.binding.how != _binding.UNNAMED:
+        names = dict(diagnosis.names)
+    if bound.anchor is not None and bound.binding is not None:
+        names[id(bound.anchor)] = bound.binding.name
+    return names
+
+
+def _replace_mock_class(path: str, call: ast.Call, new_class: str) -> Edit | None:
+    """``AsyncMock(rows)`` -> ``MagicMock(return_value=rows)``; ``mock.AsyncMock(...)`` keeps its module."""
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        prefix = _source.text_of(path, func.value) + "."
+    elif isinstance(func, ast.Name):
+        prefix = ""
+    else:
+        return None
+    arguments = []
+    if call.args:
+        arguments.append(f"return_value={_source.text_of(path, call.args[0])}")
+        arguments += [_source.text_of(path, argument) for argument in call.args[1:]]
+    arguments += [
+        _source.text_of(path, keyword)
+        if keyword.arg is None
+        else f"{keyword.arg}={_source.text_of(path, keyword.value)}"
+        for keyword in call.keywords
+    ]
+    return _edits.replace_node(path, call, f"{prefix}{new_class}({', '.join(arguments)})")
+
+
+def with_import(edits: list[Edit | None], path: str, name: str, module: str = MOCK_MODULE) -> tuple[Edit, ...]:
+    """The edits, and the import of ``name`` into ``path`` when it is not bound there yet."""
+    made = [edit for edit in edits if edit is not None]
+    if not made:
+        return ()
+    imported = _edits.ensure_import(path, module, name)
+    return (*made, imported) if imported is not None else tuple(made)
+
+
+def replace_class_at(where: Location, old_class: str, new_class: str) -> tuple[Edit, ...]:
+    """At ``where``, the call of ``old_class`` rewritten as one of ``new_class``, importing it as needed."""
+    site = _source.call_at(where.path, where.line, old_class)
+    if site is None:
+        return ()
+    return with_import([_replace_mock_class(where.path, site.call, new_class)], where.path, new_class)
+
+
+def configure_after_binding(binding: _binding.Binding, line: str) -> Edit | None:
+    """``line`` (``session.add = MagicMock()``) where the binding's mock is first in reach: after the
+    statement that built it, as the first statement of a ``with`` body or of a test a decorator patched."""
+    if binding.where is None or binding.statement is None:
+        return None
+    path = binding.where.path
+    if binding.insert_before is not None:
+        target = binding.insert_before
+        if _is_docstring(target) and binding.function is not None and len(binding.function.body) > 1:
+            return _edits.insert_after_statement(path, target, line)
+        return _edits.insert_before_statement(path, target, line)
+    statement = binding.statement
+    if isinstance(statement, ast.Return) or (
+        isinstance(statement, ast.Expr) and isinstance(statement.value, (ast.Yield, ast.YieldFrom))
+    ):
+        return None  # ``return AsyncMock()``: no name to configure it by (see ``bind_returned``)
+    return _edits.insert_after_statement(path, statement, line)
+
+
+def _is_docstring(statement: ast.stmt) -> bool:
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    )
+
+
+def bind_returned(binding: _binding.Binding, name: str, lines: list[str]) -> Edit | None:
+    """``return AsyncMock()`` rewritten as ``name = AsyncMock()``, the ``lines`` that configure it, and
+    ``return name`` (or ``yield name``)."""
+    statement = binding.statement
+    if binding.where is None or binding.value is None or statement is None:
+        return None
+    path = binding.where.path
+    keyword = "yield" if isinstance(statement, ast.Expr) else "return"
+    indent = " " * statement.col_offset
+    body = [f"{name} = {_source.text_of(path, binding.value)}", *lines, f"{keyword} {name}"]
+    return _edits.replace_node(path, statement, f"\n{indent}".join(body))
+
+
+def _sync_chain(diagnosis: MockDiagnosis, target: object) -> list[object]:
+    """The mocks the code reached synchronously, top down: from ``target`` (what ``await X()`` gave, or the
+    mock) down to the mock, then what the test configured the mock to return, and that value's member the
+    operation touched (``scalars_mock`` and ``scalars_mock.all`` for ``result.scalars().all()``)."""
+    chain = list(reversed(_naming.ancestry(diagnosis.mock)))
+    below = chain[chain.index(target) :] if target in chain else [diagnosis.mock]
+    returned = _naming.configured_return_value(diagnosis.mock)
+    if _naming.is_async_mock(returned) and _naming.parent_of(returned) is not diagnosis.mock:
+        below.append(returned)  # a mock of its own, made the return value: ``return_value=scalars_mock``
+    attribute = diagnosis.extra.get("attribute")
+    if isinstance(attribute, str) and _naming.is_mock(returned):
+        child = _naming.configured_child(returned, attribute)
+        if child is not None and _naming.is_async_mock(child):
+            below.append(child)
+    return below
+
+
+def explicit_construction(scope: _binding.Scope, member: object, old: str, new: str) -> Edit | None:
+    """The edit that turns the ``old(...)`` call that built ``member`` into a ``new(...)`` one: the statement
+    that bound it (``scalars_mock = AsyncMock()``), or that assigned it to its parent
+    (``asset_result.scalars = AsyncMock(...)``); None when it was not built by one the guard can see."""
+    bound = _binding.bind(member, scope)
+    binding = bound.binding
+    if binding is None or binding.where is None:
+        return None
+    path = binding.where.path
+    if not bound.segments:
+        value = binding.value
+    else:
+        assigned = _binding.member_assignment(binding, bound.segments)
+        value = assigned[1] if assigned is not None else None
+    if isinstance(value, ast.Call) and _source.callee_name(value) == old:
+        return _replace_mock_class(path, value, new)
+    return None
+
+
+def patch_call_node(where: Location) -> ast.Call | None:
+    """The ``patch(...)``/``patch.object(...)`` call at ``where``: in its statement, or a decorator there."""
+    tree = _source.module_of(where.path)
+    if tree is None:
+        return None
+    statement = _source.statement_at(tree, where.line)
+    roots: list[ast.AST] = [statement] if statement is not None else []
+    roots += [
+        decorator
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        for decorator in node.decorator_list
+        if decorator.lineno == where.line
+    ]
+    for root in roots:
+        for node in ast.walk(root):
+            if isinstance(node, ast.Call) and node.lineno == where.line and _source.callee_name(node) in _PATCHES:
+                return node
+    return None
+
+
+_PATCHES = frozenset({"patch", "object"})
+
+
+def to_magic_mock(diagnosis: MockDiagnosis) -> tuple[tuple[Edit, ...], str]:
+    """Edits that make the mock's awaited result (what ``await X()`` gives), or the mock itself, a
+    MagicMock where the user built it, with every ``AsyncMock(...)`` the test wrote for what the code then
+    reached synchronously: the reason when none can be made."""
+    anchor = diagnosis.bound.anchor
+    result = awaited_result(diagnosis.mock)
+    reachable = result is not None and anchor is not None and segments_between(anchor, result) is not None
+    target = result if reachable else diagnosis.mock
+    edits: list[Edit] = []
+    if diagnosis.explicit_at is not None:
+        edits += replace_class_at(diagnosis.explicit_at, "AsyncMock", "MagicMock")[:1]
+        target = diagnosis.mock
+    for index, member in enumerate(_sync_chain(diagnosis, target)):
+        if diagnosis.explicit_at is not None and member is diagnosis.mock:
+            continue
+        edit = explicit_construction(diagnosis.scope, member, "AsyncMock", "MagicMock")
+        if edit is not None:
+            edits.append(edit)
+        elif index == 0:
+            inserted = _configure_as_magic_mock(diagnosis, member)
+            if isinstance(inserted, str):
+                return (), inserted
+            edits.append(inserted)
+    if not edits:
+        return (), "the guard cannot tell where this mock was built"
+    unique = list(dict.fromkeys(edits))
+    for path in sorted({edit.path for edit in unique}):
+        imported = _edits.ensure_import(path, MOCK_MODULE, "MagicMock")
+        if imported is not None:
+            unique.append(imported)
+    return tuple(unique), ""
+
+
+def _configure_as_magic_mock(diagnosis: MockDiagnosis, member: object) -> Edit | str:
+    """``anchor.path.to.member = MagicMock()`` inserted where the anchor is bound (it was not built by an
+    ``AsyncMock(...)`` call of its own: an attribute or the return value of an AsyncMock)."""
+    binding = diagnosis.binding
+    anchor = diagnosis.bound.anchor
+    if binding is None or binding.where is None or anchor is None:
+        return "the guard cannot tell where this mock was built"
+    segments = segments_between(anchor, member)
+    if segments is None:
+        return "the mock's path from its binding is unknown"
+    if not segments:
+        return f"`{binding.name}` is not built by an `AsyncMock(...)` call the guard can rewrite"
+    line = f"{'.'.join((binding.name, *segments))} = MagicMock()"
+    if member is diagnosis.mock and diagnosis.extra.get("operation") == "truth test":
+        returned = _naming.configured_return_value(member)
+        if returned is _naming.DEFAULT or _naming.is_mock(returned):
+            # a bare MagicMock is always true, as the coroutine was: say what the check sees
+            line = f"{'.'.join((binding.name, *segments))} = MagicMock(return_value=True)"
+    edit = configure_after_binding(binding, line)
+    if edit is None and binding.value is not None and binding.name.isidentifier():
+        edit = bind_returned(binding, binding.name, [line])
+    return edit if edit is not None else "there is no statement after the mock's construction to configure it in"
+
+
+def _parents(statement: ast.AST) -> Mapping[int, ast.AST]:
+    return {id(child): node for node in ast.walk(statement) for child in ast.iter_child_nodes(node)}
+
+
+def add_await(call_site: Location, attribute: str) -> Edit | None:
+    """``await`` before the call of ``attribute`` at ``call_site``, in parentheses where the call's value is
+    used further (``(await result.scalars()).all()``); None when it is awaited already or unreadable."""
+    site = _source.call_at(call_site.path, call_site.line, attribute)
+    if site is None:
+        return None
+    parent = _parents(site.statement).get(id(site.call))
+    if isinstance(parent, ast.Await):
+        return None
+    text = _source.text_of(call_site.path, site.call)
+    used_further = (isinstance(parent, (ast.Attribute, ast.Subscript)) and parent.value is site.call) or (
+        isinstance(parent, ast.Call) and parent.func is site.call
+    )
+    return _edits.replace_node(call_site.path, site.call, f"(await {text})" if used_further else f"await {text}")
+
+
+def added_lines(edits: tuple[Edit, ...]) -> list[str]:
+    """The lines the edits write, dedented, imports left out: the fix text shows exactly what they do."""
+    import difflib  # noqa: PLC0415 - only for a finding with edits
+    import linecache  # noqa: PLC0415
+    import textwrap  # noqa: PLC0415
+
+    lines: list[str] = []
+    by_path: dict[str, list[Edit]] = {}
+    for edit in edits:
+        by_path.setdefault(edit.path, []).append(edit)
+    for path, own in by_path.items():
+        before = "".join(linecache.getlines(path))
+        try:
+            after = _edits.apply_to_text(before, own)
+        except ValueError:
+            continue
+        diff = difflib.ndiff(before.splitlines(), after.splitlines())
+        added = [line[2:] for line in diff if line.startswith("+ ")]
+        lines += [line for line in added if not line.lstrip().startswith(("from ", "import "))]
+    return textwrap.dedent("\n".join(lines)).splitlines()
+
+
+def where_to_edit(edits: tuple[Edit, ...], rootdir: str | None) -> str:
+    """The fix text's first line: ``# insert after tests/conftest.py:12:``, ``# change app.py:5:``, or
+    ``# change tests/test_x.py:25-28:`` for several lines (the imports the edits add aside)."""
+    first = edits[0]
+    rows = [
+        edit.row
+        for edit in edits
+        if edit.path == first.path and not edit.content.lstrip().startswith(("from ", "import ", ", "))
+    ] or [first.row]
+    place = f"{relative_path(first.path, rootdir)}:{min(rows)}"
+    if max(rows) != min(rows):
+        place += f"-{max(rows)}"
+    if not first.is_insertion:
+        return f"# change {place}:"
+    return f"# insert before {place}:" if first.column == 1 else f"# insert after {place}:"
+
+
+def enclosing_function(where: Location) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The innermost ``def`` whose body holds ``where``'s line: whether an ``await`` may be written there."""
+    tree = _source.module_of(where.path)
+    functions = [
+        node
+        for node in (ast.walk(tree) if tree is not None else ())
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.lineno <= where.line <= (node.end_lineno or node.lineno)
+    ]
+    return max(functions, key=lambda node: node.lineno, default=None)

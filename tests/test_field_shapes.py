@@ -1,0 +1,339 @@
+"""Mocks built where real suites build them: stacked ``@patch`` decorators, helpers in other modules,
+conftest fixtures, ``setUp``, containers, nested ``side_effect`` functions, parametrized tests.
+
+Each case checks the finding's subject (the name the user wrote), ``change_at`` (the line that wrote it) and
+``bug_in``, then applies the finding's ``edits`` to the project, reruns it, and checks that the finding is
+gone and the test passes: a fix is right only if applying it works.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from _guardrun import INI, GuardRun, run_guard
+from asyncmock_guard import _edits
+
+APP = {
+    "app/__init__.py": "",
+    "app/tools.py": """
+        async def show_tags(repo):
+            return ["a"]
+        """,
+    "app/cli.py": """
+        import asyncio
+        from app import tools
+
+
+        def tags(repo):
+            return asyncio.run(tools.show_tags(repo))
+        """,
+    "app/service.py": """
+        async def resolve(resolver, name):
+            ok = resolver.check(name)
+            if ok:
+                return name
+            return None
+
+
+        def add_all(session, items):
+            for item in items:
+                session.add(item)
+
+
+        async def save(session, item):
+            session.add(item)
+            await session.commit()
+
+
+        async def run_job(factory):
+            instance = factory()
+            instance.run()
+            return instance
+
+
+        async def use_redis(client):
+            pipe = client.pipeline()
+            pipe.set("a", 1)
+            return pipe
+        """,
+    "tests/__init__.py": "",
+    "tests/utils/__init__.py": "",
+    "tests/utils/fakes.py": """
+        from unittest.mock import AsyncMock
+
+
+        def make_resolver():
+            resolver = AsyncMock()
+            resolver.check.return_value = True
+            return resolver
+        """,
+    "tests/conftest.py": """
+        import pytest
+        from unittest.mock import AsyncMock
+        from tests.utils.fakes import make_resolver
+
+
+        @pytest.fixture
+        def resolver():
+            return make_resolver()
+
+
+        @pytest.fixture
+        def db():
+            session = AsyncMock()
+            return session
+        """,
+}
+
+
+def _write(pytester: pytest.Pytester, files: dict[str, str]) -> None:
+    pytester.makeini(INI + "pythonpath = .\n")
+    for name, source in files.items():
+        path = pytester.path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source).lstrip("\n"))
+
+
+def _line(pytester: pytest.Pytester, name: str, marker: str) -> int:
+    lines = (pytester.path / name).read_text().splitlines()
+    matches = [number for number, line in enumerate(lines, start=1) if marker in line]
+    assert len(matches) == 1, (marker, matches)
+    return matches[0]
+
+
+def _apply(pytester: pytest.Pytester, finding: dict[str, Any]) -> None:
+    """Apply a finding's edits to the project's files, as a user (or `asyncmock-guard fix`) would."""
+    assert finding["edits"], finding
+    _edits.apply(_edits.Edit.from_json(edit, str(pytester.path)) for edit in finding["edits"])
+
+
+def _rerun_clean(pytester: pytest.Pytester, mode: str, *args: str) -> GuardRun:
+    run = run_guard(pytester, mode, *args)
+    assert run.findings == [], run.output
+    run.result.assert_outcomes(passed=run.result.parseoutcomes().get("passed", 0))
+    assert run.result.ret == 0, run.output
+    return run
+
+
+CASES: dict[str, tuple[str, str, str, str, str]] = {
+    # test source, subject, change_at file, change_at marker, bug_in
+    "stacked_patch_decorators": (
+        """
+        import unittest
+        from unittest.mock import patch
+        from app import cli
+
+
+        class TestCli(unittest.TestCase):
+            @patch("app.cli.asyncio.run")
+            @patch("app.tools.show_tags")
+            def test_tags(self, mock_show_tags, mock_run):
+                mock_run.return_value = ["a"]
+                assert cli.tags("repo") == ["a"]
+                mock_run.assert_called_once()
+        """,
+        "mock_show_tags",
+        "tests/test_case.py",
+        '@patch("app.cli.asyncio.run")',
+        "test",
+    ),
+    "helper_in_another_module": (
+        """
+        from app import service
+        from tests.utils.fakes import make_resolver
+
+
+        async def test_helper():
+            resolver = make_resolver()
+            assert await service.resolve(resolver, "x") == "x"
+        """,
+        "resolver.check",
+        "tests/utils/fakes.py",
+        "resolver = AsyncMock()",
+        "test",
+    ),
+    "helper_through_a_conftest_fixture": (
+        """
+        from app import service
+
+
+        async def test_fixture(resolver):
+            assert await service.resolve(resolver, "x") == "x"
+        """,
+        "resolver.check",
+        "tests/utils/fakes.py",
+        "resolver = AsyncMock()",
+        "test",
+    ),
+    "conftest_fixture_in_a_loop": (
+        """
+        from app import service
+
+
+        def test_fixture(db):
+            service.add_all(db, [1, 2])
+            assert db.add.call_count == 2
+        """,
+        "session.add",
+        "tests/conftest.py",
+        "session = AsyncMock()",
+        "test",
+    ),
+    "nested_side_effect_function": (
+        """
+        from unittest.mock import AsyncMock, MagicMock
+        from app import service
+
+
+        async def test_nested():
+            def factory():
+                instance = MagicMock()
+                instance.run = AsyncMock()
+                return instance
+
+            instance = await service.run_job(factory)
+            instance.run.assert_called_once()
+        """,
+        "instance.run",
+        "tests/test_case.py",
+        "instance.run = AsyncMock()",
+        "test",
+    ),
+    "container": (
+        """
+        from unittest.mock import AsyncMock
+        from app import service
+
+
+        async def test_container():
+            mocks = {"redis": AsyncMock()}
+            await service.use_redis(mocks["redis"])
+        """,
+        "mocks['redis'].pipeline",
+        "tests/test_case.py",
+        'mocks = {"redis": AsyncMock()}',
+        "test",
+    ),
+    "self_in_setup": (
+        """
+        import unittest
+        from unittest.mock import AsyncMock
+        from app import service
+
+
+        class TestSave(unittest.IsolatedAsyncioTestCase):
+            def setUp(self):
+                self.session = AsyncMock()
+
+            async def test_save(self):
+                await service.save(self.session, 1)
+                self.session.commit.assert_awaited_once()
+        """,
+        "self.session.add",
+        "tests/test_case.py",
+        "self.session = AsyncMock()",
+        "test",
+    ),
+    "parametrized": (
+        """
+        import pytest
+        from unittest.mock import AsyncMock
+        from app import service
+
+
+        @pytest.mark.parametrize("item", [1, 2])
+        async def test_param(item):
+            session = AsyncMock()
+            await service.save(session, item)
+            session.add.assert_called_once_with(item)
+        """,
+        "session.add",
+        "tests/test_case.py",
+        "session = AsyncMock()",
+        "test",
+    ),
+}
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_finding_is_named_located_and_its_edits_fix_it(pytester: pytest.Pytester, case: str, mode: str) -> None:
+    source, subject, change_file, change_marker, bug_in = CASES[case]
+    _write(pytester, {**APP, "tests/test_case.py": source})
+    run = run_guard(pytester, mode)
+    assert run.findings, run.output
+    subjects = {finding["subject"] for finding in run.findings}
+    assert subjects == {subject}, run.output
+    expected_line = _line(pytester, change_file, change_marker)
+    for finding in run.findings:
+        assert finding["change_at"] == {"path": change_file, "line": expected_line}, finding
+        assert finding["bug_in"] == bug_in
+        assert finding["applicability"] == "safe"
+    if mode == "strict":
+        assert run.result.ret == 1
+    for finding in _one_per_edit(run.findings):
+        _apply(pytester, finding)
+    _rerun_clean(pytester, mode)
+
+
+def _one_per_edit(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The findings of a shared helper or fixture carry the same edits: apply them once."""
+    seen: set[str] = set()
+    unique = []
+    for finding in findings:
+        key = repr(finding["edits"])
+        if key not in seen:
+            seen.add(key)
+            unique.append(finding)
+    return unique
+
+
+def test_a_loop_is_one_finding_with_its_count(pytester: pytest.Pytester) -> None:
+    source = CASES["conftest_fixture_in_a_loop"][0]
+    _write(pytester, {**APP, "tests/test_case.py": source})
+    run = run_guard(pytester, "warn")
+    finding = run.only()
+    assert finding["count"] == 2
+    assert "session.add (2 times)" in run.output
+
+
+def test_a_missing_await_is_the_codes_bug_when_the_patch_target_is_async(pytester: pytest.Pytester) -> None:
+    """The patched callee is ``async def``: the code under test forgot ``await``. The report leads with the
+    ``await`` in the code, never with a MagicMock that would make the test pass over the bug."""
+    files = {
+        **APP,
+        "app/report.py": """
+            from app import tools
+
+
+            async def publish(repo):
+                tools.show_tags(repo)
+                return "done"
+            """,
+        "tests/test_case.py": """
+            from unittest.mock import patch
+            from app import report
+
+
+            @patch("app.tools.show_tags")
+            async def test_publish(mock_show_tags):
+                assert await report.publish("repo") == "done"
+                mock_show_tags.assert_awaited_once_with("repo")
+            """,
+    }
+    _write(pytester, files)
+    run = run_guard(pytester, "strict")
+    finding = run.only()
+    assert finding["subject"] == "mock_show_tags"
+    assert finding["bug_in"] == "code"
+    assert finding["applicability"] == "unsafe"
+    assert finding["change_at"] == {"path": "app/report.py", "line": 5}
+    assert "MagicMock" not in finding["fix"].splitlines()[1]
+    assert "await tools.show_tags(repo)" in finding["fix"]
+    _apply(pytester, finding)
+    assert "    await tools.show_tags(repo)\n" in Path(pytester.path / "app/report.py").read_text()
+    _rerun_clean(pytester, "strict")
