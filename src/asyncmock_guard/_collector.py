@@ -143,7 +143,7 @@ class Collector:
         # Names a test used, kept past its call phase only while it left unawaited coroutines behind.
         self._names_after_call: dict[str, Scope] = {}
         # The mocks that patches made during the running test (or a wider fixture): how each was made.
-        self._patches: dict[int, tuple[weakref.ref[Any], PatchSite]] = {}
+        self._patches: dict[int, tuple[weakref.ref[Any], PatchSite, str | None]] = {}  # ..., and its test
         # AsyncMocks assigned to sync members, by id (checked against the weak reference).
         self._explicit_async: dict[int, ExplicitAsyncMock] = {}
         # Coroutines already reported as a return_value/side_effect: (test, path, line, function).
@@ -212,8 +212,9 @@ class Collector:
             self._names_after_call.pop(context.nodeid, None)
         if self._explicit_async:
             self._explicit_async = {k: v for k, v in self._explicit_async.items() if v.mock() is not None}
-        if self._patches:
-            self._patches = {k: v for k, v in self._patches.items() if v[0]() is not None}
+        if self._patches:  # this test's are done with; a wider fixture's stay while they live
+            nodeid = context.nodeid if context is not None else None
+            self._patches = {k: v for k, v in self._patches.items() if v[0]() is not None and v[2] != nodeid}
         self.context = None
         self.outside_phase = "between tests"
 
@@ -258,12 +259,13 @@ class Collector:
         return scope
 
     def _patch_sites(self) -> dict[int, PatchSite]:
-        return {key: site for key, (mock, site) in self._patches.items() if mock() is not None}
+        return {key: site for key, (mock, site, _) in self._patches.items() if mock() is not None}
 
     def patch_entered(self, mock: object, site: PatchSite) -> None:
         """A patch put a mock in place: how, for naming the mock and placing the fix (once per patch)."""
-        if self._building_owner(None) is not None:
-            self._patches[id(mock)] = (weakref.ref(mock), site)
+        owned = self._building_owner(None)
+        if owned is not None:
+            self._patches[id(mock)] = (weakref.ref(mock), site, owned[0])
 
     def _owner(self, frame: FrameType | None = None) -> tuple[str | None, str, str]:
         """Who the code running now belongs to: the running test, or, when ``frame`` shows a fixture of a
@@ -1095,6 +1097,36 @@ class Collector:
                         self._swallowed(mock, entry, coroutine, call)
             entry.scanned = len(calls)
 
+    def check_patched_mocks(self) -> None:
+        """As a test ends: the coroutines in the recorded calls of the mocks its patches made (and of their
+        children) that nothing started were swallowed by that mock, and are this test's. Made deeper below
+        the test than the creation stack CPython records, they would otherwise be finalized by a later
+        garbage collection and blamed on whichever test runs then."""
+        context = self.context
+        if context is None or not self._patches:
+            return
+        for reference, site, owner in list(self._patches.values()):
+            root = reference()
+            if root is None or owner != context.nodeid:
+                continue
+            for mock in _mock_tree(root):
+                for call in list(vars(mock).get("_mock_call_args_list") or ()):
+                    for coroutine in _event_loop.coroutines_in_call(call):
+                        if _event_loop.is_unstarted(coroutine) and not self._is_reported(coroutine):
+                            self._swallowed(mock, self._patched_entry(mock, root, site), coroutine, call)
+
+    def _patched_entry(self, mock: object, root: object, site: PatchSite) -> SchedulerMock:
+        """The scheduler-like record of a patched mock that swallowed a coroutine: where it was patched."""
+        from asyncmock_guard import _source
+
+        entry = SchedulerMock(mock)
+        entry.kept = None
+        if mock is root:
+            located = _source.patch_call(site.where.path, site.where.line, site.attribute, decorated=site.decorated)
+            if located is not None:
+                entry.patch_site = (Location(site.where.path, located[0], site.where.function), located[1])
+        return entry
+
     def _swallowed(self, mock: object, entry: SchedulerMock, coroutine: Any, call: Any) -> None:
         from asyncmock_guard import _advice, _binding, _naming
         from asyncmock_guard.remedies import never_awaited
@@ -1139,6 +1171,27 @@ class Collector:
 
     def internal_error(self, error: BaseException) -> None:
         self.errors.record(error)
+
+
+def _mock_tree(root: object, limit: int = 256) -> list[object]:
+    """``root`` and the mocks below it (children, return values), read from their dicts, at most ``limit``."""
+    from asyncmock_guard import _naming
+
+    found: list[object] = []
+    pending = [root]
+    seen: set[int] = set()
+    while pending and len(found) < limit:
+        mock = pending.pop()
+        if id(mock) in seen or not _naming.is_mock(mock):
+            continue
+        seen.add(id(mock))
+        found.append(mock)
+        state = vars(mock)
+        children = state.get("_mock_children")
+        if isinstance(children, dict):
+            pending.extend(children.values())
+        pending.append(state.get("_mock_return_value"))
+    return found
 
 
 def _return_value_matters(mock: object) -> bool:

@@ -370,6 +370,7 @@ class GuardPlugin:
         else:
             if collector.watches_schedulers:
                 collector.check_scheduler_mocks(test_ended=True)
+            collector.check_patched_mocks()
             unsettled = collector.instrumentation.unsettled(context.nodeid)
             if context.failed or unsettled:
                 # Finalize this test's lost coroutines now, inside the guard's hook and attributed to

@@ -1,0 +1,105 @@
+"""Never blame an innocent test: a coroutine made deep below a sync test (deeper than the creation stack
+CPython records for it) and kept alive by a mock's recorded calls belongs to the test that made it, even
+when garbage collection only finalizes it during a later test, in another file."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from _guardrun import INI, apply_edits, rerun_clean, run_guard
+
+DEEP_APP = {
+    "app/__init__.py": "",
+    "app/jobs.py": """
+        def enqueue(job):
+            raise NotImplementedError
+        """,
+    "app/deep.py": """
+        from app import jobs
+
+
+        async def work():
+            return 1
+
+
+        def level1():
+            return level2()
+
+
+        def level2():
+            return level3()
+
+
+        def level3():
+            return level4()
+
+
+        def level4():
+            return level5()
+
+
+        def level5():
+            jobs.enqueue(work())  # <-- created
+            return "queued"
+        """,
+    "tests/__init__.py": "",
+    "tests/test_a.py": """
+        from unittest.mock import patch
+        from app import deep
+
+
+        def test_queues():
+            with patch("app.jobs.enqueue") as enqueue:  # <-- patched
+                assert deep.level1() == "queued"
+            enqueue.assert_called_once()
+        """,
+    "tests/test_b.py": """
+        import gc
+
+
+        def test_innocent():
+            gc.collect()  # the mock of test_a, and the coroutine in its calls, die here
+            assert True
+        """,
+}
+
+
+def _write(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI + "pythonpath = .\n")
+    for name, source in DEEP_APP.items():
+        path = pytester.path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source).lstrip("\n"))
+
+
+def _line(pytester: pytest.Pytester, name: str, marker: str) -> int:
+    lines = (pytester.path / name).read_text().splitlines()
+    return next(number for number, line in enumerate(lines, start=1) if marker in line)
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+def test_a_coroutine_a_mock_swallowed_deep_below_a_test_is_that_tests(pytester: pytest.Pytester, mode: str) -> None:
+    _write(pytester)
+    run = run_guard(pytester, mode, "-p", "no:randomly", "tests/test_a.py", "tests/test_b.py")
+    finding = run.only()
+    assert finding["nodeid"] == "tests/test_a.py::test_queues"
+    assert finding["kind"] == "never-awaited"
+    assert finding["subject"] == "work"
+    assert finding["where"] == {"path": "app/deep.py", "line": _line(pytester, "app/deep.py", "<-- created")}
+    assert finding["change_at"] == {
+        "path": "tests/test_a.py",
+        "line": _line(pytester, "tests/test_a.py", "<-- patched"),
+    }
+    assert "`enqueue`" in finding["message"]
+    outcomes = run.result.parseoutcomes()
+    blamed = [line for line in run.output.splitlines() if line.startswith(("FAILED ", "ERROR "))]
+    assert not [line for line in blamed if "test_b.py" in line], run.output  # the innocent test passes
+    if mode == "strict":  # found as test_a ends: its teardown fails with the report
+        assert outcomes == {"passed": 2, "errors": 1}, run.output
+        assert [line.split(" ")[1] for line in blamed] == ["tests/test_a.py::test_queues"], run.output
+    else:
+        assert outcomes == {"passed": 2, "warnings": 1}, run.output
+    apply_edits(pytester, run.findings)
+    rerun_clean(pytester, mode, "-p", "no:randomly", "tests/test_a.py", "tests/test_b.py")
