@@ -9,8 +9,9 @@ from unittest.mock import call
 
 import pytest
 
-from asyncmock_guard import _advice, _event_loop
+from asyncmock_guard import _event_loop
 from asyncmock_guard._findings import Location
+from asyncmock_guard.remedies import never_awaited, no_running_loop
 
 
 async def _work() -> None:
@@ -85,7 +86,7 @@ def test_no_idle_loop_while_a_loop_runs() -> None:
     ],
 )
 def test_closing_side_effect_fits_the_call(extra: bool, first: bool, closing: str) -> None:
-    scheduling = _advice.Scheduling("x", "x", extra_arguments=extra, coroutine_first=first)
+    scheduling = no_running_loop.Scheduling("x", "x", extra_arguments=extra, coroutine_first=first)
     assert scheduling.closing == closing
     # and it is valid code that closes the coroutine it is given
     coroutine = _work()
@@ -104,7 +105,9 @@ def test_closing_patch_keeps_the_with_statement_and_its_name(tmp_path: Path) -> 
         "        run()\n"
     )
     closing = "lambda coro: coro.close()"
-    bound = _advice._closing_patch((Location(str(source), 2), 'patch("asyncio.create_task")'), closing, "create_task")
+    bound = never_awaited.closing_patch(
+        (Location(str(source), 2), 'patch("asyncio.create_task")'), closing, "create_task"
+    )
     assert bound == (
         [
             f'with patch("asyncio.create_task", side_effect={closing}) as spawn:  # closes what it is given',
@@ -112,10 +115,12 @@ def test_closing_patch_keeps_the_with_statement_and_its_name(tmp_path: Path) -> 
         ],
         "spawn",
     )
-    unbound = _advice._closing_patch((Location(str(source), 4), 'patch("asyncio.create_task")'), closing, "create_task")
+    unbound = never_awaited.closing_patch(
+        (Location(str(source), 4), 'patch("asyncio.create_task")'), closing, "create_task"
+    )
     assert unbound is not None
     assert unbound[0][0].startswith(f'with patch("asyncio.create_task", side_effect={closing}) as create_task:')
-    decorated = _advice._closing_patch(
+    decorated = never_awaited.closing_patch(
         (Location(str(source), 1), '@patch("asyncio.create_task")'), closing, "create_task"
     )
     assert decorated is not None

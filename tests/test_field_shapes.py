@@ -337,3 +337,65 @@ def test_a_missing_await_is_the_codes_bug_when_the_patch_target_is_async(pyteste
     _apply(pytester, finding)
     assert "    await tools.show_tags(repo)\n" in Path(pytester.path / "app/report.py").read_text()
     _rerun_clean(pytester, "strict")
+
+
+def test_a_hypothesis_test_repeating_the_misuse_in_every_example_is_one_finding(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("hypothesis")
+    source = """
+        from hypothesis import given, settings, strategies as st
+        from unittest.mock import AsyncMock
+        from app import service
+
+
+        @settings(max_examples=50, database=None)
+        @given(st.lists(st.integers(), max_size=3))
+        def test_add_all(items):
+            session = AsyncMock()
+            service.add_all(session, items or [0])
+            assert session.add.call_count == len(items or [0])
+        """
+    _write(pytester, {**APP, "tests/test_case.py": source})
+    run = run_guard(pytester, "strict")
+    finding = run.only()
+    assert finding["subject"] == "session.add"
+    assert finding["nodeid"] == "tests/test_case.py::test_add_all"
+    assert finding["count"] > 1
+    assert finding["change_at"] == {
+        "path": "tests/test_case.py",
+        "line": _line(pytester, "tests/test_case.py", "session = AsyncMock()"),
+    }
+    _apply(pytester, finding)
+    _rerun_clean(pytester, "strict")
+
+
+def test_a_mock_used_from_a_thread_is_named_and_fixed(pytester: pytest.Pytester) -> None:
+    """A worker thread calls the mock: its coroutine dies there, not in the test's frame."""
+    files = {
+        **APP,
+        "app/threads.py": """
+            import threading
+
+
+            def add_in_thread(session, item):
+                worker = threading.Thread(target=session.add, args=(item,))
+                worker.start()
+                worker.join()
+            """,
+        "tests/test_case.py": """
+            from unittest.mock import AsyncMock
+            from app import threads
+
+
+            def test_thread():
+                session = AsyncMock()
+                threads.add_in_thread(session, 1)
+                session.add.assert_called_once_with(1)
+            """,
+    }
+    _write(pytester, files)
+    run = run_guard(pytester, "strict")
+    finding = run.only()
+    assert finding["subject"] == "session.add"
+    assert finding["nodeid"] == "tests/test_case.py::test_thread"
+    _apply(pytester, finding)
+    _rerun_clean(pytester, "strict")

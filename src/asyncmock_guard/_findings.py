@@ -208,3 +208,56 @@ _WIRE_FIELDS = (
     "applicability",
     "count",
 )
+
+
+class FindingQueue:
+    """The findings of a session in the order they were made, and those the plugin has not drained yet.
+
+    One root cause is one finding: the same finding made again by its test (a loop, hypothesis's examples)
+    is counted on the first one, and a finding whose edits are those of another of its test's findings
+    still queued (one mis-built mock, used wrong in several places) is listed in that one's message.
+    """
+
+    __slots__ = ("_by_fix", "_index", "all", "pending")
+
+    def __init__(self) -> None:
+        self.all: list[Finding] = []
+        self.pending: list[Finding] = []
+        self._index: dict[Finding, int] = {}  # where each finding is in ``all``
+        self._by_fix: dict[tuple[str | None, tuple[Edit, ...]], int] = {}  # a test's findings by their edits
+
+    def add(self, finding: Finding, rootdir: str | None) -> None:
+        index = self._index.get(finding)
+        if index is not None:
+            self._replace(index, self.all[index].again())
+            return
+        same_fix = self._by_fix.get((finding.nodeid, finding.edits)) if finding.edits else None
+        if same_fix is not None and self.all[same_fix] in self.pending:
+            known = self.all[same_fix]
+            also = f" The same fix covers its use at {finding.where.short(rootdir)} (`{finding.subject}`)."
+            self._replace(same_fix, known.with_message(known.message + also))
+            self._index[finding] = same_fix
+            return
+        self._index[finding] = len(self.all)
+        if finding.edits:
+            self._by_fix[(finding.nodeid, finding.edits)] = len(self.all)
+        self.pending.append(finding)
+        self.all.append(finding)
+
+    def _replace(self, index: int, finding: Finding) -> None:
+        known = self.all[index]
+        self.all[index] = finding
+        self._index[finding] = index
+        self.pending = [finding if queued is known else queued for queued in self.pending]
+
+    def discard(self, finding: Finding) -> None:
+        """Take back a queued finding that another one now covers (a spec-is-data folded into the
+        async-mock-for-sync of the same line)."""
+        self.pending = [queued for queued in self.pending if queued is not finding]
+        self.all = [known for known in self.all if known is not finding]
+        self._index = {known: index for index, known in enumerate(self.all)}
+        self._by_fix = {(known.nodeid, known.edits): index for index, known in enumerate(self.all) if known.edits}
+
+    def drain(self) -> list[Finding]:
+        drained, self.pending = self.pending, []
+        return drained

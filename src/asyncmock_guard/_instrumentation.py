@@ -315,3 +315,9 @@ class Instrumentation:
             return False
         frame = coroutine.cr_frame
         return frame is not None and id(frame.f_locals.get("self")) == record.mock_id
+
+
+def mock_of(coroutine: object) -> object:
+    """The AsyncMock an ``_execute_mock_call`` coroutine belongs to (its frame's ``self``)."""
+    frame = getattr(coroutine, "cr_frame", None)
+    return frame.f_locals.get("self") if frame is not None else None

@@ -5,8 +5,9 @@ wrong to await it, and the edit removes that ``await`` (unsafe: it changes the c
 from __future__ import annotations
 
 import ast
+import inspect
 
-from asyncmock_guard import _advice, _binding, _edits, _source
+from asyncmock_guard import _binding, _edits, _frames, _naming, _source
 from asyncmock_guard._findings import Location
 from asyncmock_guard.remedies._mock_edits import (
     MOCK_MODULE,
@@ -55,7 +56,7 @@ def remedy(
     rootdir: str | None,
 ) -> Remedy:
     subject = _binding.bind(mock, scope).subject
-    message, fix = _advice.awaited_sync_mock(mock, subject, where, called=called, rootdir=rootdir)
+    message, fix = _message_and_fix(mock, subject, where, called=called, rootdir=rootdir)
     if fix.startswith("# remove the `await`"):  # the spec says the real member is synchronous
         edit = _remove_await(where, expression)
         edits: tuple[_edits.Edit, ...] = (edit,) if edit is not None else ()
@@ -69,3 +70,41 @@ def remedy(
     alternatives = [line for line in fix.splitlines() if line.startswith("#")]
     lines = [where_to_edit(edits, rootdir), *added_lines(edits), *alternatives]
     return Remedy(message, "\n".join(lines), edits, SAFE, Location(edits[0].path, edits[0].row), "test")
+
+
+# --- the message and fix text ---------------------------------------------------------------------
+def _message_and_fix(
+    mock: object, subject: str, where: Location, *, called: bool, rootdir: str | None
+) -> tuple[str, str]:
+    """Advice for ``await store.save(...)`` where ``store.save`` is a Mock/MagicMock."""
+    kind = type(mock).__name__
+    awaited = f"{subject}(...)" if called else subject
+    message = (
+        f"The code at {where.short(rootdir)} awaits `{awaited}`, but `{subject}` is a {kind}, not an"
+        f" AsyncMock, so {'its return value' if called else 'it'} cannot be awaited."
+    )
+    configured = _naming.configured_return_value(mock) if called else _naming.DEFAULT
+    plain = configured is not _naming.DEFAULT and not _naming.is_mock(configured)
+    value = _naming.expression_for(configured, {}) if plain else "..."
+    fix = [f"{subject} = AsyncMock(return_value={value})" if called else f"{subject} = AsyncMock()()  # an awaitable"]
+    parent = _naming.parent_of(mock)
+    spec = _naming.spec_class(parent) if parent is not None else None
+    attribute = _naming.segment_of(mock)
+    if spec is not None and attribute is not None:
+        real = inspect.getattr_static(spec, attribute, None)
+        if real is not None and not _frames.is_coroutine_function(real):
+            message += (
+                f" It is specced from `{spec.__qualname__}`, whose `{attribute}` is synchronous: either the code"
+                f" under test must not await it, or the real `{attribute}` has become async and the spec is stale."
+            )
+            fix = [f"# remove the `await` at {where.short(rootdir)}, or make `{spec.__qualname__}.{attribute}` async"]
+            return message, "\n".join(fix)
+        parent_subject = subject.rpartition(".")[0]
+        fix.append(
+            f"# or spec it from the real class: {parent_subject} = create_autospec({spec.__qualname__}, instance=True)"
+        )
+    else:
+        fix.append(
+            "# or make the mock with create_autospec(RealClass, instance=True): its async methods are AsyncMocks"
+        )
+    return message, "\n".join(fix)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import ast
 
-from asyncmock_guard import _advice, _edits, _source
+from asyncmock_guard import _edits, _source
 from asyncmock_guard._findings import Location
-from asyncmock_guard._source import CallSite
+from asyncmock_guard._source import CallSite, module_of, text_of
 from asyncmock_guard.remedies._mock_edits import added_lines, enclosing_function, where_to_edit
 from asyncmock_guard.remedies._remedy import SAFE, Remedy
 
@@ -53,8 +53,8 @@ def _edits_for(where: Location, site: CallSite | None, slot: str, node: ast.expr
 def remedy(
     where: Location, site: CallSite | None, subject: str, slot: str, value: object, *, rootdir: str | None
 ) -> Remedy:
-    message, fix = _advice.coroutine_as_return_value(where, site, subject, slot, value, rootdir=rootdir)
-    node = site.keyword(slot) if site is not None else _advice.assigned_value(where)
+    message, fix = _message_and_fix(where, site, subject, slot, value, rootdir=rootdir)
+    node = site.keyword(slot) if site is not None else _assigned_value(where)
     made = _edits_for(where, site, slot, node) if node is not None else "the source cannot be read"
     if isinstance(made, str):
         return Remedy(f"{message} (No edit is offered: {made}.)", fix, change_at=where)
@@ -62,3 +62,45 @@ def remedy(
     lines = [where_to_edit(made, rootdir), *added_lines(made)]
     lines += [line if line.startswith("# or") else f"# or: {line}" for line in alternatives]
     return Remedy(message, "\n".join(lines), made, SAFE, where)
+
+
+# --- the message and fix text ---------------------------------------------------------------------
+def _message_and_fix(
+    where: Location, site: CallSite | None, subject: str, slot: str, value: object, *, rootdir: str | None
+) -> tuple[str, str]:
+    """Advice for ``return_value``/``side_effect`` set to a coroutine object."""
+    expression_node = site.keyword(slot) if site is not None else _assigned_value(where)
+    expression = text_of(where.path, expression_node) if expression_node is not None else "load()"
+    qualname = getattr(value, "__qualname__", "the coroutine function")
+    message = (
+        f"`{subject}` was given a coroutine *object* (`{expression}`) as its {slot} at"
+        f" {where.short(rootdir)}: a coroutine runs once, so at most one call could ever await it, and"
+        f" `await {subject}()` hands the code under test the coroutine itself, not the value"
+        f" `{qualname}` produces; if nobody awaits it, its body never runs."
+    )
+    function = text_of(where.path, expression_node.func) if isinstance(expression_node, ast.Call) else None
+    takes_arguments = isinstance(expression_node, ast.Call) and bool(expression_node.args or expression_node.keywords)
+    if site is not None and site.target:
+        rebuilt = site.text(site.call.func) + "({})"
+        with_function, with_value = f"{site.target} = {rebuilt}", f"{site.target} = {rebuilt}"
+        with_function = with_function.format(f"side_effect={function}")
+        with_value = with_value.format("return_value=...")
+    else:
+        with_function, with_value = f"{subject}.side_effect = {function}", f"{subject}.return_value = ..."
+    by_function = f"{with_function}  # `{function}` is called, and awaited, on every call"
+    by_value = f"{with_value}  # the value `{expression}` produces, as plain data"
+    if function is None:
+        return message, by_value
+    if takes_arguments:  # side_effect gets the mock's own call arguments, not these
+        return message, f"{by_value}\n# or, when the mock is called with what `{function}` takes: {by_function}"
+    return message, f"{by_function}\n# or: {by_value}"
+
+
+def _assigned_value(where: Location) -> ast.expr | None:
+    tree = module_of(where.path)
+    if tree is None:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and node.lineno <= where.line <= (node.end_lineno or node.lineno):
+            return node.value
+    return None

@@ -9,11 +9,15 @@ the mock is built wrong, or the code forgot ``await``); a coroutine function's c
 from __future__ import annotations
 
 import ast
+import re
 
-from asyncmock_guard import _advice, _edits, _source
+from asyncmock_guard import _edits, _source
+from asyncmock_guard._advice import call_span, source_line, with_await
 from asyncmock_guard._diagnosis import MockDiagnosis
 from asyncmock_guard._edits import Edit
 from asyncmock_guard._findings import Location, relative_path
+from asyncmock_guard._source import module_of, text_of
+from asyncmock_guard.remedies import no_running_loop
 from asyncmock_guard.remedies._mock_call import dropped
 from asyncmock_guard.remedies._mock_edits import add_await, enclosing_function, patch_call_node
 from asyncmock_guard.remedies._remedy import SAFE, UNSAFE, Remedy
@@ -41,7 +45,7 @@ def _closing_edits(patch_site: tuple[Location, str], closing: str) -> tuple[Edit
 def swallowed(
     coroutine_name: str,
     scheduler: str,
-    scheduling: _advice.Scheduling,
+    scheduling: no_running_loop.Scheduling,
     where: Location,
     patch_site: tuple[Location, str] | None,
     *,
@@ -55,10 +59,10 @@ def swallowed(
     whose return value the test configured keeps it: the closing side_effect returns ``DEFAULT``."""
     if configured:
         closing = "lambda coro, *args, **kwargs: (coro.close(), DEFAULT)[1]"
-        scheduling = _advice.Scheduling(scheduling.call, scheduling.patch_target, extra_arguments=True)
+        scheduling = no_running_loop.Scheduling(scheduling.call, scheduling.patch_target, extra_arguments=True)
     else:
         closing = scheduling.closing
-    message, fix = _advice.swallowed_by_mock(
+    message, fix = _swallowed_text(
         coroutine_name, scheduler, scheduling, where, patch_site, rootdir=rootdir, from_mock=from_mock, handle=handle
     )
     if configured:
@@ -84,7 +88,7 @@ def function_dropped(
 ) -> Remedy:
     """A coroutine function's coroutine, created at ``where`` and dropped: in async code the ``await`` it
     lacks; in a sync test ``asyncio.run(...)``; sync code under test cannot await, and is told so."""
-    message, fix = _advice.never_awaited_function(qualname, where, known_call_site=known_call_site, rootdir=rootdir)
+    message, fix = _function_text(qualname, where, known_call_site=known_call_site, rootdir=rootdir)
     bug_in = "test" if _in_test_file(where, nodeid, rootdir) else "code"
     applicability = SAFE if bug_in == "test" else UNSAFE
     if not known_call_site:
@@ -109,3 +113,100 @@ def function_dropped(
         else "the call could not be read"
     )
     return Remedy(f"{message} (No edit is offered: {reason}.)", fix, (), applicability, where, bug_in)
+
+
+# --- the message and fix text ---------------------------------------------------------------------
+def _function_text(qualname: str, where: Location, *, known_call_site: bool, rootdir: str | None) -> tuple[str, str]:
+    """Advice for a coroutine function (not a mock) called at ``where`` and never awaited."""
+    line = source_line(where) if known_call_site else ""
+    function_name = qualname.rsplit(".", 1)[-1]
+    message = (
+        f"`{qualname}()` was called at {where.short(rootdir)} and returned a coroutine that was never"
+        f" awaited, scheduled or closed, so its body never ran."
+    )
+    if not known_call_site:
+        message += (
+            " Where it was called is unknown (it was created in another thread, or without origin"
+            " tracking); the location is where it is defined."
+        )
+    call = _call_expression(line, function_name) or f"{function_name}(...)"
+    fix = [
+        f"# in async code, await it at {where.short(rootdir)}:",
+        with_await(line, function_name) or f"await {call}",
+        "# in synchronous code (a sync test), run it to completion:",
+        f"asyncio.run({call})",
+    ]
+    return message, "\n".join(fix)
+
+
+def _call_expression(line: str, callee: str) -> str | None:
+    span = call_span(line, callee)
+    return line[span[0] : span[1]] if span else None
+
+
+def _first_body_line(where: Location) -> str:
+    """The first statement inside the ``with`` at ``where``, as written (``...`` if unknown)."""
+    tree = module_of(where.path)
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, (ast.With, ast.AsyncWith)) and node.lineno == where.line and node.body:
+            return text_of(where.path, node.body[0]).splitlines()[0]
+    return "..."
+
+
+def closing_patch(
+    patch_site: tuple[Location, str], closing: str, attribute: str, handle: str | None = None
+) -> tuple[list[str], str] | None:
+    """The patch as written, with ``side_effect=<closing>`` added, and the name its mock is bound to."""
+    where, call = patch_site
+    call = call.rstrip()
+    if not call.endswith(")") or "side_effect" in call:
+        return None
+    separator = "" if call.endswith("()") else ", "
+    fixed = f"{call[:-1]}{separator}side_effect={closing})"
+    line = re.sub(r":\s*#.*$", ":", source_line(where))  # the with header, without its comment
+    if call.startswith("@"):  # a decorator: the mock is the test's argument
+        if handle is not None:
+            return [f"{fixed}  # closes what it is given"], handle
+        return [f"{fixed}  # closes what it is given", f"def test_...(..., {attribute}):"], attribute
+    if line.startswith(("with ", "async with ")) and call in line:
+        bound = re.search(rf"{re.escape(call)}\s+as\s+(\w+)", line)
+        handle = bound.group(1) if bound else attribute
+        statement = line.replace(call, fixed, 1)
+        if bound is None:
+            statement = statement.replace(fixed, f"{fixed} as {handle}", 1)
+        return [f"{statement}  # closes what it is given", f"    {_first_body_line(where)}"], handle
+    return [f"{fixed}  # closes what it is given"], attribute
+
+
+def _swallowed_text(
+    coroutine_name: str,
+    scheduler: str,
+    scheduling: no_running_loop.Scheduling,
+    where: Location,
+    patch_site: tuple[Location, str] | None,
+    *,
+    rootdir: str | None,
+    from_mock: bool = False,
+    handle: str | None = None,
+) -> tuple[str, str]:
+    """Advice for a coroutine handed to a mock scheduler (``patch("asyncio.create_task")``, a mock loop's
+    ``create_task``) that records it and returns a MagicMock: nothing ever runs it."""
+    patched_at = f" (patched at {patch_site[0].short(rootdir)}: `{patch_site[1]}`)" if patch_site else ""
+    message = (
+        f"`{coroutine_name}()`, created at {where.short(rootdir)}, was handed to `{scheduler}`, a mock{patched_at},"
+        " which only records its arguments: nothing ever ran the coroutine, so the test passed without"
+        f" running `{coroutine_name}`. A mock swallowed it."
+    )
+    closing = scheduling.closing
+    attribute = scheduler.rpartition(".")[2]
+    rewritten = closing_patch(patch_site, closing, attribute, handle) if patch_site is not None else None
+    if rewritten is not None:
+        fix, handle = rewritten
+    else:
+        fix, handle = [f"{scheduler}.side_effect = {closing}  # closes what it is given"], scheduler
+    fix += [
+        f"{handle}.assert_called_once()",
+        no_running_loop.handed_check(handle, coroutine_name, from_mock=from_mock),
+    ]
+    fix.append(f"# or let a real loop run it: make the test async and stop mocking `{attribute}`")
+    return message, "\n".join(fix)
