@@ -50,16 +50,24 @@ DEEP_APP = {
         from app import deep
 
 
+        KEPT = []  # the mock outlives its test, as a mock kept by a fixture, a cache or a cycle would
+
+
         def test_queues():
             with patch("app.jobs.enqueue") as enqueue:  # <-- patched
                 assert deep.level1() == "queued"
             enqueue.assert_called_once()
+            KEPT.append(enqueue)
         """,
     "tests/test_b.py": """
         import gc
 
 
+        from tests import test_a
+
+
         def test_innocent():
+            test_a.KEPT.clear()
             gc.collect()  # the mock of test_a, and the coroutine in its calls, die here
             assert True
         """,

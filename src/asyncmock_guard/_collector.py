@@ -15,6 +15,8 @@ the benchmark suite).
 from __future__ import annotations
 
 import functools
+import sys
+import threading
 import types
 import weakref
 from collections.abc import Mapping
@@ -184,11 +186,29 @@ class Collector:
         context = self.context
         if context is None or context.test_frame is not None or context.phase != "call":
             return
+        context.test_frame = self._test_frame_above(frame)
+
+    def _test_frame_above(self, frame: FrameType | None) -> FrameType | None:
+        context = self.context
+        if context is None:
+            return None
         for caller in _frames.frames_above(frame, _MAX_FRAMES_TO_TEST):
             # Not a wrapper's frame (``@patch``'s ``patched``, hypothesis's): the test's own locals.
             if caller.f_code in context.codes and not _frames.is_library_frame(caller):
-                context.test_frame = caller
-                return
+                return caller
+        return None
+
+    def _live_test_frame(self, frame: FrameType | None) -> FrameType | None:
+        """The test's frame as a finding is made: the one above ``frame`` (a test that runs several times in
+        its call phase, as hypothesis's examples do, has a new frame each time), else the main thread's when
+        a worker thread got here, else the one found at the test's first AsyncMock call."""
+        context = self.context
+        if context is None or context.phase != "call":
+            return context.test_frame if context is not None else None
+        found = self._test_frame_above(frame) if frame is not None else None
+        if found is None and threading.current_thread() is not threading.main_thread():
+            found = self._test_frame_above(sys._current_frames().get(threading.main_thread().ident or 0))
+        return found or context.test_frame
 
     def _names(self, frame: FrameType | None, owner: str | None) -> dict[int, str]:
         """What the owning test calls each object (see ``_scope``)."""
@@ -204,7 +224,8 @@ class Collector:
             kept = self._names_after_call.get(owner or "")
             return kept if kept is not None else _binding.Scope(patches=self._patch_sites())
         self._find_test_frame(frame)
-        frames = [context.test_frame] if context.test_frame is not None else []
+        live = self._live_test_frame(frame)
+        frames = [live] if live is not None else []
         scope = _binding.scope_of(frames, context.funcargs, context.item, self._patch_sites())
         kept = self._names_after_call.get(context.nodeid)
         if kept is not None:

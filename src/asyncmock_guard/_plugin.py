@@ -99,7 +99,9 @@ def _test_codes(function: object) -> frozenset[CodeType]:
         code = getattr(target, "__code__", None)
         if isinstance(code, CodeType):
             codes.add(code)
-        function = getattr(target, "__wrapped__", None)
+        # hypothesis's @given keeps the test it runs as ``.hypothesis.inner_test``, not as ``__wrapped__``
+        inner = getattr(getattr(target, "hypothesis", None), "inner_test", None)
+        function = inner if inner is not None else getattr(target, "__wrapped__", None)
     return frozenset(codes)
 
 
