@@ -117,3 +117,20 @@ def rerun_clean(pytester: pytest.Pytester, mode: str | None, *args: str) -> Guar
     assert not outcomes.get("failed"), run.output
     assert not outcomes.get("errors"), run.output
     return run
+
+
+def write_files(pytester: pytest.Pytester, files: dict[str, str]) -> None:
+    """A project of several packages (``app/``, ``tests/``...), importable from its root."""
+    pytester.makeini(INI + "pythonpath = .\n")
+    for name, source in files.items():
+        path = pytester.path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source).lstrip("\n"))
+
+
+def line_in(pytester: pytest.Pytester, name: str, marker: str) -> int:
+    """The 1-based line of the project's file ``name`` that holds ``marker`` (exactly one does)."""
+    lines = (pytester.path / name).read_text().splitlines()
+    matches = [number for number, line in enumerate(lines, start=1) if marker in line]
+    assert len(matches) == 1, (marker, matches)
+    return matches[0]

@@ -8,14 +8,11 @@ gone and the test passes: a fix is right only if applying it works.
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from _guardrun import INI, GuardRun, run_guard
-from asyncmock_guard import _edits
+from _guardrun import apply_edits, line_in, rerun_clean, run_guard, write_files
 
 APP = {
     "app/__init__.py": "",
@@ -88,35 +85,6 @@ APP = {
             return session
         """,
 }
-
-
-def _write(pytester: pytest.Pytester, files: dict[str, str]) -> None:
-    pytester.makeini(INI + "pythonpath = .\n")
-    for name, source in files.items():
-        path = pytester.path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(source).lstrip("\n"))
-
-
-def _line(pytester: pytest.Pytester, name: str, marker: str) -> int:
-    lines = (pytester.path / name).read_text().splitlines()
-    matches = [number for number, line in enumerate(lines, start=1) if marker in line]
-    assert len(matches) == 1, (marker, matches)
-    return matches[0]
-
-
-def _apply(pytester: pytest.Pytester, finding: dict[str, Any]) -> None:
-    """Apply a finding's edits to the project's files, as a user (or `asyncmock-guard fix`) would."""
-    assert finding["edits"], finding
-    _edits.apply(_edits.Edit.from_json(edit, str(pytester.path)) for edit in finding["edits"])
-
-
-def _rerun_clean(pytester: pytest.Pytester, mode: str, *args: str) -> GuardRun:
-    run = run_guard(pytester, mode, *args)
-    assert run.findings == [], run.output
-    run.result.assert_outcomes(passed=run.result.parseoutcomes().get("passed", 0))
-    assert run.result.ret == 0, run.output
-    return run
 
 
 CASES: dict[str, tuple[str, str, str, str, str]] = {
@@ -263,38 +231,25 @@ CASES: dict[str, tuple[str, str, str, str, str]] = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_finding_is_named_located_and_its_edits_fix_it(pytester: pytest.Pytester, case: str, mode: str) -> None:
     source, subject, change_file, change_marker, bug_in = CASES[case]
-    _write(pytester, {**APP, "tests/test_case.py": source})
+    write_files(pytester, {**APP, "tests/test_case.py": source})
     run = run_guard(pytester, mode)
     assert run.findings, run.output
     subjects = {finding["subject"] for finding in run.findings}
     assert subjects == {subject}, run.output
-    expected_line = _line(pytester, change_file, change_marker)
+    expected_line = line_in(pytester, change_file, change_marker)
     for finding in run.findings:
         assert finding["change_at"] == {"path": change_file, "line": expected_line}, finding
         assert finding["bug_in"] == bug_in
         assert finding["applicability"] == "safe"
     if mode == "strict":
         assert run.result.ret == 1
-    for finding in _one_per_edit(run.findings):
-        _apply(pytester, finding)
-    _rerun_clean(pytester, mode)
-
-
-def _one_per_edit(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The findings of a shared helper or fixture carry the same edits: apply them once."""
-    seen: set[str] = set()
-    unique = []
-    for finding in findings:
-        key = repr(finding["edits"])
-        if key not in seen:
-            seen.add(key)
-            unique.append(finding)
-    return unique
+    apply_edits(pytester, run.findings)  # a shared helper's findings carry the same edits: applied once
+    rerun_clean(pytester, mode)
 
 
 def test_a_loop_is_one_finding_with_its_count(pytester: pytest.Pytester) -> None:
     source = CASES["conftest_fixture_in_a_loop"][0]
-    _write(pytester, {**APP, "tests/test_case.py": source})
+    write_files(pytester, {**APP, "tests/test_case.py": source})
     run = run_guard(pytester, "warn")
     finding = run.only()
     assert finding["count"] == 2
@@ -325,7 +280,7 @@ def test_a_missing_await_is_the_codes_bug_when_the_patch_target_is_async(pyteste
                 mock_show_tags.assert_awaited_once_with("repo")
             """,
     }
-    _write(pytester, files)
+    write_files(pytester, files)
     run = run_guard(pytester, "strict")
     finding = run.only()
     assert finding["subject"] == "mock_show_tags"
@@ -334,9 +289,9 @@ def test_a_missing_await_is_the_codes_bug_when_the_patch_target_is_async(pyteste
     assert finding["change_at"] == {"path": "app/report.py", "line": 5}
     assert "MagicMock" not in finding["fix"].splitlines()[1]
     assert "await tools.show_tags(repo)" in finding["fix"]
-    _apply(pytester, finding)
+    apply_edits(pytester, [finding])
     assert "    await tools.show_tags(repo)\n" in Path(pytester.path / "app/report.py").read_text()
-    _rerun_clean(pytester, "strict")
+    rerun_clean(pytester, "strict")
 
 
 def test_a_hypothesis_test_repeating_the_misuse_in_every_example_is_one_finding(pytester: pytest.Pytester) -> None:
@@ -354,7 +309,7 @@ def test_a_hypothesis_test_repeating_the_misuse_in_every_example_is_one_finding(
             service.add_all(session, items or [0])
             assert session.add.call_count == len(items or [0])
         """
-    _write(pytester, {**APP, "tests/test_case.py": source})
+    write_files(pytester, {**APP, "tests/test_case.py": source})
     run = run_guard(pytester, "strict")
     finding = run.only()
     assert finding["subject"] == "session.add"
@@ -362,10 +317,10 @@ def test_a_hypothesis_test_repeating_the_misuse_in_every_example_is_one_finding(
     assert finding["count"] > 1
     assert finding["change_at"] == {
         "path": "tests/test_case.py",
-        "line": _line(pytester, "tests/test_case.py", "session = AsyncMock()"),
+        "line": line_in(pytester, "tests/test_case.py", "session = AsyncMock()"),
     }
-    _apply(pytester, finding)
-    _rerun_clean(pytester, "strict")
+    apply_edits(pytester, [finding])
+    rerun_clean(pytester, "strict")
 
 
 def test_a_mock_used_from_a_thread_is_named_and_fixed(pytester: pytest.Pytester) -> None:
@@ -392,10 +347,10 @@ def test_a_mock_used_from_a_thread_is_named_and_fixed(pytester: pytest.Pytester)
                 session.add.assert_called_once_with(1)
             """,
     }
-    _write(pytester, files)
+    write_files(pytester, files)
     run = run_guard(pytester, "strict")
     finding = run.only()
     assert finding["subject"] == "session.add"
     assert finding["nodeid"] == "tests/test_case.py::test_thread"
-    _apply(pytester, finding)
-    _rerun_clean(pytester, "strict")
+    apply_edits(pytester, [finding])
+    rerun_clean(pytester, "strict")

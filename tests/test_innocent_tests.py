@@ -4,11 +4,9 @@ when garbage collection only finalizes it during a later test, in another file."
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
-from _guardrun import INI, apply_edits, rerun_clean, run_guard
+from _guardrun import apply_edits, line_in, rerun_clean, run_guard, write_files
 
 DEEP_APP = {
     "app/__init__.py": "",
@@ -74,31 +72,18 @@ DEEP_APP = {
 }
 
 
-def _write(pytester: pytest.Pytester) -> None:
-    pytester.makeini(INI + "pythonpath = .\n")
-    for name, source in DEEP_APP.items():
-        path = pytester.path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(source).lstrip("\n"))
-
-
-def _line(pytester: pytest.Pytester, name: str, marker: str) -> int:
-    lines = (pytester.path / name).read_text().splitlines()
-    return next(number for number, line in enumerate(lines, start=1) if marker in line)
-
-
 @pytest.mark.parametrize("mode", ["strict", "warn"])
 def test_a_coroutine_a_mock_swallowed_deep_below_a_test_is_that_tests(pytester: pytest.Pytester, mode: str) -> None:
-    _write(pytester)
+    write_files(pytester, DEEP_APP)
     run = run_guard(pytester, mode, "-p", "no:randomly", "tests/test_a.py", "tests/test_b.py")
     finding = run.only()
     assert finding["nodeid"] == "tests/test_a.py::test_queues"
     assert finding["kind"] == "never-awaited"
     assert finding["subject"] == "work"
-    assert finding["where"] == {"path": "app/deep.py", "line": _line(pytester, "app/deep.py", "<-- created")}
+    assert finding["where"] == {"path": "app/deep.py", "line": line_in(pytester, "app/deep.py", "<-- created")}
     assert finding["change_at"] == {
         "path": "tests/test_a.py",
-        "line": _line(pytester, "tests/test_a.py", "<-- patched"),
+        "line": line_in(pytester, "tests/test_a.py", "<-- patched"),
     }
     assert "`enqueue`" in finding["message"]
     outcomes = run.result.parseoutcomes()

@@ -120,14 +120,18 @@ class PatchSite:
     """A patch entered while a test ran: where it was entered (the ``with``/``start()`` line, or the first
     line of a decorated test), whether by a decorator, what it patched and whether that was async."""
 
-    __slots__ = ("attribute", "decorated", "original", "original_is_async", "where")
+    __slots__ = ("attribute", "decorated", "original", "where")
 
     def __init__(self, where: Location, *, decorated: bool, attribute: str, original: object) -> None:
         self.where = where
         self.decorated = decorated
         self.attribute = attribute
         self.original = original
-        self.original_is_async = original is not None and _frames.is_coroutine_function(original)
+
+    @property
+    def original_is_async(self) -> bool:
+        """Read only for a finding: every patch entered makes one of these."""
+        return self.original is not None and _frames.is_coroutine_function(self.original)
 
 
 class DataConstruction:

@@ -72,26 +72,21 @@ class MockDiagnosis:
 
 
 def callee_of(mock: object, scope: Scope) -> Callee:
-    """What the real member behind ``mock`` is: from its parent's spec (``spec=``, ``create_autospec``),
-    its own spec (an autospecced function), or the attribute a patch replaced with it."""
+    """What the real member behind ``mock`` is: from its parent's spec (``spec=``, ``create_autospec``), or
+    the attribute a patch replaced with it."""
     parent, attribute = _naming.parent_of(mock), _naming.segment_of(mock)
     spec = _naming.spec_class(parent) if parent is not None else None
     if spec is not None and attribute is not None:
         real = inspect.getattr_static(spec, attribute, None)
         if real is not None and callable(getattr(real, "__func__", real)):
             return Callee(_frames.is_coroutine_function(real), f"the spec `{spec.__qualname__}`")
-    own_spec = vars(mock).get("_spec_signature") if hasattr(mock, "__dict__") else None
-    if own_spec is not None and vars(mock).get("_spec_asyncs") is not None:
-        return UNKNOWN
     site = scope.patches.get(id(mock))
     if site is not None and site.original is not None:
         return Callee(site.original_is_async, f"the patch target `{site.attribute}`")
     return UNKNOWN
 
 
-def bug_in_for_mock_call(
-    mock: object, callee: Callee, evidence: SyncEvidence | None, *, caller_is_async: bool
-) -> tuple[str, bool]:
+def bug_in_for_mock_call(callee: Callee, evidence: SyncEvidence | None, *, caller_is_async: bool) -> tuple[str, bool]:
     """Test or code, and whether that is only the likelier: the real callee decides when it is known
     (async: the code forgot ``await``; sync: the test made it an AsyncMock); a synchronous member by the
     table or the user's entries means the test; otherwise the test is likelier, since every attribute
@@ -102,7 +97,6 @@ def bug_in_for_mock_call(
         return TEST, False
     if evidence is not None:  # a name the table knows as synchronous: likelier than not
         return TEST, True
-    del mock
     return TEST, caller_is_async
 
 
@@ -120,7 +114,7 @@ def diagnose_mock(
     """The diagnosis of a coroutine of ``mock`` that was dropped or misused."""
     bound = _binding.bind(mock, scope)
     callee = callee_of(mock, scope)
-    bug_in, likelier_only = bug_in_for_mock_call(mock, callee, evidence, caller_is_async=caller_is_async)
+    bug_in, likelier_only = bug_in_for_mock_call(callee, evidence, caller_is_async=caller_is_async)
     if bug_in == CODE:
         change_at = call_site or where
     elif explicit_at is not None:
