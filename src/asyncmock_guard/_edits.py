@@ -320,6 +320,9 @@ def _parsed(path: str) -> tuple[list[str], ast.Module] | None:
     from asyncmock_guard import _source  # noqa: PLC0415 - _source is the guard's; this module stays stdlib-only to load
 
     lines = linecache.getlines(path)
+    if not lines and os.path.isfile(path) and os.path.getsize(path) == 0:
+        # an empty file: linecache gives no lines before 3.13 and one empty line from 3.13 on
+        return ["\n"], ast.Module(body=[], type_ignores=[])
     tree = _source.module_of(path) if lines else None
     return (lines, tree) if tree is not None else None
 
