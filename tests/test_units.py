@@ -19,7 +19,7 @@ from unittest.mock import AsyncMock, MagicMock, create_autospec, patch
 
 import pytest
 
-from asyncmock_guard import _advice, _frames, _naming
+from asyncmock_guard import _advice, _binding, _frames, _naming
 from asyncmock_guard._collector import Collector
 from asyncmock_guard._config import Mode
 from asyncmock_guard._construction import spec_says_async
@@ -62,7 +62,7 @@ def test_scope_names_reads_locals_fixtures_and_self() -> None:
     case = Case()
     client = MagicMock()
     frame = sys._getframe()
-    names = _naming.scope_names([frame], {"mock_db": _fixture_value, "client": MagicMock()})
+    names = _binding.scope_of([frame], {"mock_db": _fixture_value, "client": MagicMock()}).names
     assert names[id(client)] == "client"  # the test's own local wins over a fixture of that name
     assert names[id(_fixture_value)] == "mock_db"
     assert names[id(case)] == "case"
@@ -73,7 +73,7 @@ def test_self_attributes_are_named() -> None:
     class Case:
         def method(self) -> dict[int, str]:
             self.session = MagicMock()
-            return _naming.scope_names([sys._getframe()], None)
+            return _binding.scope_of([sys._getframe()], None).names
 
     case = Case()
     names = case.method()

@@ -78,7 +78,7 @@ def with_await(line: str, callee: str | None = None) -> str | None:
     return f"{before}await {call}{after}" if whole else f"{before}(await {call}){after}"
 
 
-def _awaited_result(mock: object) -> tuple[object, object] | None:
+def awaited_result(mock: object) -> tuple[object, object] | None:
     """The nearest ancestor of ``mock`` that is ``X.return_value`` of an AsyncMock ``X``, with ``X``.
 
     That object is what ``await X(...)`` gives the code under test: a plain object in the real
@@ -129,7 +129,7 @@ def why_async(mock: object, names: Mapping[int, str]) -> str:
     parent = _naming.parent_of(mock)
     attribute = _naming.segment_of(mock)
     if parent is not None and _naming.is_async_mock(parent) and attribute is not None:
-        awaited = _awaited_result(mock)
+        awaited = awaited_result(mock)
         if awaited is not None:
             result, awaited_mock = awaited
             why = (
@@ -163,7 +163,7 @@ def sync_mock_fix(
     mock: object, names: Mapping[int, str], tail: tuple[str, ...], value: str, operation: str | None
 ) -> list[str]:
     """Lines that make the awaited result (or the mock itself) a MagicMock and re-create the chain."""
-    awaited = _awaited_result(mock)
+    awaited = awaited_result(mock)
     if awaited is None and not tail and operation not in ("async with", "async for"):
         target = _naming.subject_of(mock, names)
         return [f"{target} = MagicMock(return_value={value})" if value != "..." else f"{target} = MagicMock()"]

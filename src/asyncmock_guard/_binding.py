@@ -96,11 +96,14 @@ class Scope:
 
 
 def scope_of(
-    frames: Sequence[FrameType], funcargs: Mapping[str, object] | None, item: object, patches: Mapping[int, PatchSite]
+    frames: Sequence[FrameType],
+    funcargs: Mapping[str, object] | None,
+    item: object = None,
+    patches: Mapping[int, PatchSite] | None = None,
 ) -> Scope:
     """The scope of a running test: its frame's locals, its fixtures, ``self``'s attributes, and where to
     read how each was bound (the item's function, fixture definitions and class)."""
-    scope = Scope(patches=patches)
+    scope = Scope(patches=patches if patches is not None else {})
     owners: list[object] = []
     for frame in frames:
         for name, value in list(frame.f_locals.items()):

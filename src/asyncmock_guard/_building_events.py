@@ -258,13 +258,13 @@ class BuildingEvents:
 
     def names_in_traceback(self, entries: list[types.TracebackType], owner: str | None) -> dict[int, str]:
         """Names from the test function's frame in a traceback (the test may never have called an AsyncMock)."""
-        from asyncmock_guard import _naming
+        from asyncmock_guard import _binding
 
         context = self.collector.context
         if context is None or context.nodeid != owner:
             return self.collector._names(None, owner)
         frames = [entry.tb_frame for entry in entries if entry.tb_frame.f_code in context.codes]
-        names = _naming.scope_names(frames[-1:], context.funcargs)
+        names = _binding.scope_of(frames[-1:], context.funcargs).names
         for key, name in self.collector._names(None, owner).items():
             names.setdefault(key, name)
         return names

@@ -303,10 +303,10 @@ class Collector:
         return record
 
     def _fixture_names(self, frame: FrameType | None) -> dict[int, str] | None:
-        from asyncmock_guard import _naming
+        from asyncmock_guard import _binding
 
         fixture_frame = self._wide_fixture_on_stack(frame)[1]
-        return _naming.scope_names([fixture_frame], None) if fixture_frame is not None else None
+        return _binding.scope_of([fixture_frame], None).names if fixture_frame is not None else None
 
     # --- how the test builds its mocks (construction watch events) ------------------------------
     def _building_owner(self, frame: FrameType | None = None) -> tuple[str | None, str, str] | None:

@@ -2,14 +2,14 @@
 
 ``unittest.mock`` remembers each child's parent and attribute name, but not the variable the test bound
 the root to. That name is found by identity in the test's own scope: the locals of the test function's
-frame, its fixtures (``item.funcargs``) and, for class-based tests, the attributes of ``self``.
+frame, its fixtures (``item.funcargs``) and, for class-based tests, the attributes of ``self``
+(``_binding.scope_of`` collects them, with where each name came from).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from types import FrameType, FunctionType
 from typing import Any
 from unittest import mock as _mock
 
@@ -59,43 +59,6 @@ def ancestry(node: object) -> list[object]:
         seen.add(id(current))
         current = parent_of(current)
     return chain
-
-
-def _add_binding(names: dict[int, str], name: str, value: object) -> None:
-    if name.startswith("@") or id(value) in names:
-        return
-    names[id(value)] = name
-    if isinstance(value, FunctionType):  # create_autospec(func) returns a function with .mock
-        inner = getattr(value, "mock", None)
-        if is_mock(inner):
-            names.setdefault(id(inner), name)
-
-
-def _bind_self_attributes(names: dict[int, str], owner: object) -> None:
-    try:
-        attributes = vars(owner)
-    except TypeError:
-        return
-    for attr, value in list(attributes.items()):
-        if not attr.startswith("__"):
-            _add_binding(names, f"self.{attr}", value)
-
-
-def scope_names(frames: Iterable[FrameType], funcargs: Mapping[str, object] | None) -> dict[int, str]:
-    """Map ``id(obj)`` to the name the test uses for it: test-frame locals first, then fixtures."""
-    names: dict[int, str] = {}
-    owners: list[object] = []
-    for frame in frames:
-        for name, value in list(frame.f_locals.items()):
-            _add_binding(names, name, value)
-            if name == "self":
-                owners.append(value)
-    if funcargs:
-        for name, value in list(funcargs.items()):
-            _add_binding(names, name, value)
-    for owner in owners:
-        _bind_self_attributes(names, owner)
-    return names
 
 
 @dataclass(frozen=True)

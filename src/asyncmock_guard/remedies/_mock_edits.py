@@ -10,22 +10,12 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 
-from asyncmock_guard import _binding, _edits, _naming, _source
+from asyncmock_guard import _advice, _binding, _edits, _naming, _source
 from asyncmock_guard._diagnosis import MockDiagnosis
 from asyncmock_guard._edits import Edit
 from asyncmock_guard._findings import Location, relative_path
 
 MOCK_MODULE = "unittest.mock"
-
-
-def awaited_result(mock: object) -> object | None:
-    """The nearest ancestor of ``mock`` that is ``X.return_value`` of an AsyncMock ``X`` (what ``await X()``
-    gives: a plain object in the real library), or None."""
-    for member in _naming.ancestry(mock)[1:]:
-        parent = _naming.parent_of(member)
-        if _naming.segment_of(member) == "return_value" and _naming.is_async_mock(parent):
-            return member
-    return None
 
 
 def segments_between(ancestor: object, mock: object) -> tuple[str, ...] | None:
@@ -198,7 +188,8 @@ def to_magic_mock(diagnosis: MockDiagnosis) -> tuple[tuple[Edit, ...], str]:
     MagicMock where the user built it, with every ``AsyncMock(...)`` the test wrote for what the code then
     reached synchronously: the reason when none can be made."""
     anchor = diagnosis.bound.anchor
-    result = awaited_result(diagnosis.mock)
+    awaited = _advice.awaited_result(diagnosis.mock)
+    result = awaited[0] if awaited is not None else None
     reachable = result is not None and anchor is not None and segments_between(anchor, result) is not None
     target = result if reachable else diagnosis.mock
     edits: list[Edit] = []
