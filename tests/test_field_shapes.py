@@ -354,3 +354,77 @@ def test_a_mock_used_from_a_thread_is_named_and_fixed(pytester: pytest.Pytester)
     assert finding["nodeid"] == "tests/test_case.py::test_thread"
     apply_edits(pytester, [finding])
     rerun_clean(pytester, "strict")
+
+
+SHARED_TESTS = {
+    "tests/test_direct.py": """
+        import pytest
+        from app import service
+        from tests.utils import fakes
+        from tests.utils.fakes import make_resolver
+
+
+        async def test_direct():
+            resolver = make_resolver()
+            assert await service.resolve(resolver, "x") == "x"
+
+
+        @pytest.mark.parametrize("name", ["a", "b"])
+        async def test_as_attribute(name):
+            assert await service.resolve(fakes.make_resolver(), name) == name
+        """,
+    "tests/test_through_fixture.py": """
+        from app import service
+
+
+        async def test_fixture(resolver):
+            assert await service.resolve(resolver, "x") == "x"
+
+
+        def test_unrelated():
+            assert True
+        """,
+    "tests/test_in_setup.py": """
+        import unittest
+        from app import service
+        from tests.utils.fakes import make_resolver
+
+
+        class TestResolve(unittest.IsolatedAsyncioTestCase):
+            def setUp(self):
+                self.resolver = make_resolver()
+
+            async def test_one(self):
+                assert await service.resolve(self.resolver, "x") == "x"
+
+            async def test_two(self):
+                assert await service.resolve(self.resolver, "y") == "y"
+        """,
+}
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["one-process", "xdist"])
+def test_a_helpers_message_says_how_many_tests_share_it(pytester: pytest.Pytester, workers: tuple[str, ...]) -> None:
+    """Five tests call the helper (one of them parametrized twice, two in ``setUp``), one reaches it through a
+    fixture: the helper's findings say 5 tests use it, the fixture's that only this test uses the fixture,
+    and one edit at the helper clears all of them."""
+    write_files(pytester, {**APP, **SHARED_TESTS})
+    run = run_guard(pytester, "strict", *workers)
+    by_test = {finding["nodeid"]: finding for finding in run.findings}
+    assert set(by_test) == {
+        "tests/test_direct.py::test_direct",
+        "tests/test_direct.py::test_as_attribute[a]",
+        "tests/test_direct.py::test_as_attribute[b]",
+        "tests/test_through_fixture.py::test_fixture",
+        "tests/test_in_setup.py::TestResolve::test_one",
+        "tests/test_in_setup.py::TestResolve::test_two",
+    }, run.output
+    for nodeid, finding in by_test.items():
+        assert finding["change_at"]["path"] == "tests/utils/fakes.py"
+        if "fixture" in nodeid:
+            assert "only this test of the run uses the fixture `resolver`" in finding["message"]
+        else:
+            assert "5 tests of the run use the helper `make_resolver`" in finding["message"], finding["message"]
+    assert len({repr(finding["edits"]) for finding in run.findings}) == 1  # one fix for all of them
+    apply_edits(pytester, run.findings)
+    rerun_clean(pytester, "strict", *workers)

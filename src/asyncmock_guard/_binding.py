@@ -22,7 +22,7 @@ import inspect
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import CodeType, FrameType, FunctionType
-from typing import Any
+from typing import Any, NamedTuple
 
 from asyncmock_guard import _naming, _source
 from asyncmock_guard._construction import PatchSite
@@ -30,7 +30,7 @@ from asyncmock_guard._findings import Location
 
 _MOCK_CLASSES = frozenset({"AsyncMock", "MagicMock", "Mock", "NonCallableMock", "NonCallableMagicMock", "PropertyMock"})
 _AUTOSPEC = frozenset({"create_autospec"})
-_SETUP_NAMES = ("setUp", "asyncSetUp", "setup_method", "setup", "setUpClass", "setup_class")
+SETUP_NAMES = ("setUp", "asyncSetUp", "setup_method", "setup", "setUpClass", "setup_class")
 _MAX_FOLLOW = 4  # fixtures and helpers followed, at most: a helper of a helper of a fixture...
 
 # How a mock was bound, as the report says it.
@@ -45,6 +45,17 @@ NESTED_FUNCTION = "nested function"
 SETUP = "setUp"
 CONTAINER = "container"
 UNNAMED = "unnamed"
+
+
+class Hop(NamedTuple):
+    """One step from the test to where its mock was built: a fixture it requests or a helper it calls."""
+
+    kind: str  # FIXTURE or HELPER
+    name: str  # the fixture's argname, or the helper's name
+    function: object  # the fixture's or helper's function
+
+    def __str__(self) -> str:
+        return f"the {self.kind} `{self.name}`"
 
 
 @dataclass(frozen=True)
@@ -62,7 +73,7 @@ class Binding:
     how: str
     where: Location | None
     statement: ast.stmt | None = field(default=None, compare=False, repr=False)
-    via: tuple[str, ...] = ()
+    via: tuple[Hop, ...] = ()
     insert_before: ast.stmt | None = field(default=None, compare=False, repr=False)
     value: ast.expr | None = field(default=None, compare=False, repr=False)  # the expression that built it
     function: ast.FunctionDef | ast.AsyncFunctionDef | None = field(default=None, compare=False, repr=False)
@@ -93,6 +104,7 @@ class Scope:
     fixtures: Callable[[str], object | None] | None = None  # argname -> the fixture's function
     owner_class: type | None = None  # the test class, for ``self.`` attributes
     patches: Mapping[int, PatchSite] = field(default_factory=dict)  # id(mock) -> how a patch made it
+    item: object | None = None  # the pytest item, for what the session knows of the other tests
 
 
 def scope_of(
@@ -120,6 +132,7 @@ def scope_of(
         for attribute, value in attributes:
             if not attribute.startswith("__"):
                 _add(scope, f"self.{attribute}", value, "self")
+    scope.item = item
     scope.function = getattr(item, "obj", None)
     scope.owner_class = getattr(item, "cls", None)
     scope.code = frames[0].f_code if frames else _innermost_code(scope.function)
@@ -305,7 +318,7 @@ def _location(place: _Place, statement: ast.stmt) -> Location:
     return Location(place.path, statement.lineno, place.node.name)
 
 
-def _follow(place: _Place, name: str, via: tuple[str, ...], depth: int, before: int | None = None) -> Binding | None:
+def _follow(place: _Place, name: str, via: tuple[Hop, ...], depth: int, before: int | None = None) -> Binding | None:
     """The binding of ``name`` in ``place``'s function: the statement that assigned it, followed into a
     helper when the value is a helper's return value."""
     candidates = list(_bindings_of(place.path, place.node.body, name))
@@ -322,7 +335,7 @@ def _follow(place: _Place, name: str, via: tuple[str, ...], depth: int, before: 
 
 
 def _binding(  # noqa: PLR0917 - the fields of the Binding it makes, in their order
-    place: _Place, name: str, how: str, statement: ast.stmt, value: ast.expr | None, via: tuple[str, ...]
+    place: _Place, name: str, how: str, statement: ast.stmt, value: ast.expr | None, via: tuple[Hop, ...]
 ) -> Binding:
     insert_before = None
     if isinstance(statement, (ast.With, ast.AsyncWith)) and statement.body:
@@ -341,7 +354,7 @@ def _binding(  # noqa: PLR0917 - the fields of the Binding it makes, in their or
 
 
 def _into_helper(
-    place: _Place, value: ast.expr | None, via: tuple[str, ...], depth: int, outer_name: str | None = None
+    place: _Place, value: ast.expr | None, via: tuple[Hop, ...], depth: int, outer_name: str | None = None
 ) -> Binding | None:
     """When ``value`` is a call of a helper function (not a mock class, not a patch): the helper's own
     binding of what it returns (named ``outer_name``, the caller's name for it, when the helper gives none)."""
@@ -353,11 +366,11 @@ def _into_helper(
     helper = _place_of(function)
     if helper is None:
         return None
-    return _returned_binding(helper, (*via, f"the helper `{helper.node.name}`"), depth + 1, HELPER, outer_name)
+    return _returned_binding(helper, (*via, Hop(HELPER, helper.node.name, function)), depth + 1, HELPER, outer_name)
 
 
 def _returned_binding(
-    place: _Place, via: tuple[str, ...], depth: int, how: str, outer_name: str | None = None
+    place: _Place, via: tuple[Hop, ...], depth: int, how: str, outer_name: str | None = None
 ) -> Binding | None:
     """What a helper or fixture returns (or yields): the name it returns, followed; else the expression
     that built it, in that statement, named as the caller named it (``outer_name``) or as what built it."""
@@ -468,14 +481,14 @@ def _patchings(function: object) -> list[Any]:
     return []
 
 
-def _fixture_binding(scope: Scope, name: str, via: tuple[str, ...], depth: int) -> Binding | None:
+def _fixture_binding(scope: Scope, name: str, via: tuple[Hop, ...], depth: int) -> Binding | None:
     function = scope.fixtures(name) if scope.fixtures is not None else None
     if function is None:
         return None
     place = _place_of(function)
     if place is None:
         return None
-    return _returned_binding(place, (*via, f"the fixture `{name}`"), depth, FIXTURE, name)
+    return _returned_binding(place, (*via, Hop(FIXTURE, name, function)), depth, FIXTURE, name)
 
 
 def _self_binding(scope: Scope, attribute: str) -> Binding | None:
@@ -489,7 +502,7 @@ def _self_binding(scope: Scope, attribute: str) -> Binding | None:
         for method_name, member in vars(klass).items():
             function = getattr(member, "__func__", member)
             if isinstance(function, FunctionType):
-                rank = _SETUP_NAMES.index(method_name) if method_name in _SETUP_NAMES else len(_SETUP_NAMES)
+                rank = SETUP_NAMES.index(method_name) if method_name in SETUP_NAMES else len(SETUP_NAMES)
                 methods.append((rank, function))
     for _, function in sorted(methods, key=lambda item: item[0]):
         place = _place_of(function)
@@ -575,6 +588,25 @@ def _nested_binding(scope: Scope, segments: tuple[str, ...], root_class: str) ->
     return found[0] if len(found) == 1 else None
 
 
+def _inline_helper_binding(scope: Scope, root_class: str) -> Binding | None:
+    """A mock the test never named because it passed a helper's return value on at once
+    (``service.resolve(fakes.make_resolver(), name)``): the helper's binding, when exactly one helper
+    called in the test returns a mock of the root's class."""
+    place = _test_place(scope)
+    if place is None:
+        return None
+    found: dict[tuple[object, ...], Binding] = {}
+    for node in ast.walk(place.node):
+        if not isinstance(node, ast.Call):
+            continue
+        binding = _into_helper(place, node, (), 0)
+        if binding is None or binding.where is None or not builds_mock(binding.value):
+            continue
+        if _call_name(binding.value).endswith(root_class):  # type: ignore[arg-type]
+            found[(binding.where, binding.name)] = binding
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
 def _patch_binding(scope: Scope, root: object) -> Binding | None:
     site = scope.patches.get(id(root))
     if site is None:
@@ -658,6 +690,9 @@ def bind(mock: object, scope: Scope) -> Bound:
     nested = _nested_binding(scope, segments, type(root).__name__)
     if nested is not None:  # bound at its first segment (``instance.run = AsyncMock()``)
         return Bound(nested, chain[root_index - 1], segments[1:])
+    inline = _inline_helper_binding(scope, type(root).__name__)
+    if inline is not None:
+        return Bound(inline, root, segments)
     root_name = _naming.segment_of(root)
     if root_name is not None and root_name != "return_value":
         return Bound(Binding(root_name, UNNAMED, None), root, segments)

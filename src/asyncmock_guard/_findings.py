@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from asyncmock_guard._edits import Edit
 
 
+# The phase of a finding whose test is not known: a garbage collection of older objects finalized the
+# coroutine during some test, and nothing on its creation stack says which test made it.
+UNKNOWN_TEST = "unknown test"
+
+
 class FindingKind(str, enum.Enum):
     """The stable vocabulary of ``kind`` in reports; CI scripts match on these strings."""
 

@@ -14,6 +14,8 @@ before the coroutine runs.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import sys
 import types
 import warnings
@@ -159,6 +161,10 @@ class Instrumentation:
         self._depth = 0  # the tracking depth the guard set last
         self._depths = (ORIGIN_TRACKING_DEPTH, SYNC_TEST_ORIGIN_TRACKING_DEPTH)  # (shallow, deep), set at install
         self._proxy_class: type[CoroutineProxy] | None = None
+        # The generation a garbage collection the guard did not start is collecting now, or -1 (see
+        # ``finalizing_old_garbage``).
+        self._collecting = -1
+        self._own_collection = False
         self.installed = False
 
     # --- install / uninstall --------------------------------------------------------------------
@@ -215,6 +221,7 @@ class Instrumentation:
             max(ORIGIN_TRACKING_DEPTH, self._previous_depth),
             max(SYNC_TEST_ORIGIN_TRACKING_DEPTH, self._previous_depth),
         )
+        gc.callbacks.append(self._on_gc)
         self.installed = True
         self.track_origins(deeply=False)
         return self
@@ -230,6 +237,8 @@ class Instrumentation:
                 warnings._warn_unawaited_coroutine = self._original_hook  # type: ignore[attr-defined]
         if self._previous_depth is not None and sys.get_coroutine_origin_tracking_depth() == self._depth:
             sys.set_coroutine_origin_tracking_depth(self._previous_depth)
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._on_gc)
         self.tracked.clear()
         self.installed = False
 
@@ -243,6 +252,27 @@ class Instrumentation:
         if wanted != self._depth:
             sys.set_coroutine_origin_tracking_depth(wanted)
             self._depth = wanted
+
+    # --- garbage collections ----------------------------------------------------------------------
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        """Called by CPython at the start and end of every collection: a few attribute stores."""
+        self._collecting = info["generation"] if phase == "start" and not self._own_collection else -1
+
+    @property
+    def finalizing_old_garbage(self) -> bool:
+        """A coroutine finalized now was found by a collection of the older generations that the guard did
+        not start (an automatic one, or the user's ``gc.collect()``): it may have been made by any earlier
+        test, where a young collection (or the plain drop of its last reference) finds what is recent."""
+        return self._collecting > 0
+
+    def collect(self, generation: int = 2) -> None:
+        """The guard's own collection, at the end of the test whose coroutines it finalizes (so they are
+        that test's)."""
+        self._own_collection = True
+        try:
+            gc.collect(generation)
+        finally:
+            self._own_collection = False
 
     def __enter__(self) -> Instrumentation:
         return self.install()

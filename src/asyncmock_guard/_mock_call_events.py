@@ -14,7 +14,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from asyncmock_guard import _frames
-from asyncmock_guard._findings import FindingKind, Location
+from asyncmock_guard._findings import UNKNOWN_TEST, FindingKind, Location
 from asyncmock_guard._instrumentation import EXECUTE_MOCK_CALL_CODE, CoroutineRecord, mock_of
 
 if TYPE_CHECKING:
@@ -185,12 +185,16 @@ class MockCallEvents:
         remedy = never_awaited.function_dropped(
             qualname, where, known_call_site=known_call_site, nodeid=owner, rootdir=self.collector.rootdir
         )
+        message = remedy.message
+        context = self.collector.context
+        if phase == UNKNOWN_TEST and context is not None:
+            message += never_awaited.made_by_an_unknown_test(context.nodeid)
         self.collector._add_finding(
             FindingKind.NEVER_AWAITED,
             (owner, phase, mode),
             subject=qualname,
             where=where,
-            message=remedy.message,
+            message=message,
             fix=remedy.fix,
             change_at=remedy.change_at,
             bug_in=remedy.bug_in or "code",
@@ -217,8 +221,10 @@ class MockCallEvents:
             if _frames.is_library_location(code.co_filename):
                 return None
             where = Location(code.co_filename, code.co_firstlineno, code.co_name)
-        if owned is None:  # nothing on the creation stack says: the test running now
+        if owned is None:  # nothing on the creation stack says: the test running now, if it is recent
             owned = self.collector._owner()
+            if owned[0] is not None and self.collector.instrumentation.finalizing_old_garbage:
+                owned = (None, UNKNOWN_TEST, self.collector.default_mode)  # any earlier test may have made it
         if owned[2] == "off":
             return None
         return where, owned, bool(origin)

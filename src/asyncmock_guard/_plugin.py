@@ -34,7 +34,7 @@ from asyncmock_guard import _config, _reporting
 from asyncmock_guard._baseline import Baseline, Key, Reconciliation, reconcile, render
 from asyncmock_guard._config import Mode, Modes
 from asyncmock_guard._errors import InternalErrors
-from asyncmock_guard._findings import Finding, relative_path
+from asyncmock_guard._findings import UNKNOWN_TEST, Finding, relative_path
 
 if TYPE_CHECKING:
     from _pytest.fixtures import FixtureDef
@@ -49,7 +49,7 @@ _WORKER_OUTPUT_KEY = "asyncmock_guard"
 _LATE_DIRECTORY_KEY = "asyncmock_guard_late"  # in a worker's workerinput: where it leaves its late findings
 _JUNIT_PROPERTY = "asyncmock_guard"
 # What runs in every session outside the tests (the wide fixtures are added as they are set up).
-_SESSION_PHASES = frozenset({"conftest import", "collection", "between tests", "session end"})
+_SESSION_PHASES = frozenset({"conftest import", "collection", "between tests", "session end", UNKNOWN_TEST})
 _mode_key = pytest.StashKey[str]()  # the test's mode, as the plain string the collector compares
 _early_collector_key = pytest.StashKey["Collector"]()
 
@@ -381,10 +381,10 @@ class GuardPlugin:
                 # them; cycles made during the test are young, so the cheap collection finds them, and
                 # only a test whose mock coroutines survive it pays for a full one.
                 _forget_last_failure()
-                gc.collect(1)
+                collector.instrumentation.collect(1)
                 unsettled = collector.instrumentation.unsettled(context.nodeid)
                 if unsettled:
-                    gc.collect()
+                    collector.instrumentation.collect()
                     unsettled = collector.instrumentation.unsettled(context.nodeid)
             collector.leave_test(unsettled)
 

@@ -11,7 +11,9 @@ be synchronous. Where the bug is decides what leads:
 from __future__ import annotations
 
 from asyncmock_guard import _advice
+from asyncmock_guard._binding import Hop
 from asyncmock_guard._diagnosis import CODE, MockDiagnosis
+from asyncmock_guard._sharing import tests_sharing
 from asyncmock_guard.remedies._mock_edits import add_await, added_lines, advice_names, to_magic_mock, where_to_edit
 from asyncmock_guard.remedies._remedy import SAFE, UNSAFE, Remedy
 
@@ -21,9 +23,20 @@ def _where_built(diagnosis: MockDiagnosis) -> str:
     binding = diagnosis.binding
     if binding is None or binding.where is None:
         return ""
-    if binding.shared:
-        return f" `{binding.name}` is built by {' via '.join(binding.via)} at {binding.place(diagnosis.rootdir)}."
-    return ""
+    if not binding.shared:
+        return ""
+    route = " via ".join(map(str, binding.via))
+    text = f" `{binding.name}` is built by {route} at {binding.place(diagnosis.rootdir)}"
+    return text + _shared_by(tests_sharing(binding, diagnosis.scope.item), binding.via[0])
+
+
+def _shared_by(count: int | None, hop: Hop) -> str:
+    """How many tests the one edit at a fixture or helper corrects."""
+    if count is None:
+        return "."
+    if count == 1:
+        return f"; only this test of the run uses {hop}."
+    return f"; {count} tests of the run use {hop}, and this one fix there corrects them all."
 
 
 def code_is_wrong(diagnosis: MockDiagnosis, happened: str) -> Remedy:

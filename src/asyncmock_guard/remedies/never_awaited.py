@@ -115,6 +115,16 @@ def function_dropped(
     return Remedy(f"{message} (No edit is offered: {reason}.)", fix, (), applicability, where, bug_in)
 
 
+def made_by_an_unknown_test(running: str) -> str:
+    """Why a finding has no test: it is not blamed on the one that happened to run the collection."""
+    return (
+        f" Which test made it is unknown: its creation stack reaches no test, and a garbage collection of"
+        f" older objects finalized it while `{running}` ran, which need not be the test that made it. So it"
+        " fails no test; in strict mode the run still fails. Deeper origin tracking"
+        " (`sys.set_coroutine_origin_tracking_depth`, or asyncio's debug mode) would show the test."
+    )
+
+
 # --- the message and fix text ---------------------------------------------------------------------
 def _function_text(qualname: str, where: Location, *, known_call_site: bool, rootdir: str | None) -> tuple[str, str]:
     """Advice for a coroutine function (not a mock) called at ``where`` and never awaited."""
