@@ -621,9 +621,37 @@ def _patch_binding(scope: Scope, root: object) -> Binding | None:
     statement = _source.statement_at(tree, line) if tree is not None else None
     how = PATCH_DECORATOR if site.decorated else WITH_PATCH
     insert_before = None
+    function = None
     if isinstance(statement, (ast.With, ast.AsyncWith)) and statement.body:
         insert_before = statement.body[0]
-    return Binding(name, how, where, statement, (), insert_before)
+        name = _with_target(site.where.path, statement, line) or name
+    place = _test_place(scope)
+    if site.decorated and place is not None:
+        name = _decorator_parameter(scope, place, line) or name
+        statement = insert_before = place.node.body[0]
+        function = place.node
+    elif place is not None and statement is not None and place.path == site.where.path:
+        function = place.node
+    return Binding(name, how, where, statement, (), insert_before, None, function)
+
+
+def _with_target(path: str, statement: ast.With | ast.AsyncWith, line: int) -> str | None:
+    """``run`` in ``with patch(...) as run:``: the name of the item whose patch call starts at ``line``."""
+    for item in statement.items:
+        if item.context_expr.lineno == line and isinstance(item.optional_vars, ast.Name):
+            return item.optional_vars.id
+    return None
+
+
+def _decorator_parameter(scope: Scope, place: _Place, line: int) -> str | None:
+    """The parameter a ``@patch`` decorator at ``line`` fills (the reverse of ``_injecting_decorator``)."""
+    arguments = place.node.args
+    positional = [argument.arg for argument in (*arguments.posonlyargs, *arguments.args)]
+    for name in positional:
+        decorator = _injecting_decorator(scope, place, positional, name)
+        if decorator is not None and decorator.lineno == line:
+            return name
+    return None
 
 
 def member_assignment(binding: Binding, segments: tuple[str, ...]) -> tuple[ast.stmt, ast.expr] | None:

@@ -146,20 +146,31 @@ class BuildingEvents:
         if owned is None:
             return
         where = _frames.frame_location(frame)
-        record = getattr(value, "_self_record", None)
-        if isinstance(record, CoroutineRecord):
-            record.reported = True
-        code = getattr(value, "cr_code", None)
-        if code is not None:
-            qualname = getattr(value, "__qualname__", code.co_name)
-            self.collector._coroutines_as_values.add((owned[0], where.path, where.line, qualname))
+        items = value if isinstance(value, (list, tuple)) else (value,)  # a side_effect list is one finding
+        for item in items:
+            record = getattr(item, "_self_record", None)
+            if isinstance(record, CoroutineRecord):
+                record.reported = True
+            code = getattr(item, "cr_code", None)
+            if code is not None:
+                qualname = getattr(item, "__qualname__", code.co_name)
+                self.collector._coroutines_as_values.add((owned[0], where.path, where.line, qualname))
         if mock is not None:
             subject = _naming.subject_of(mock, self.collector._names(frame, owned[0]))
             site = None
         else:
             site = _source.call_at(where.path, where.line, at_construction.__name__ if at_construction else "")
             subject = site.target if site is not None and site.target else "AsyncMock(...)"
-        remedy = coroutine_as_return_value.remedy(where, site, subject, slot, value, rootdir=self.collector.rootdir)
+        mock_class = at_construction if at_construction is not None else type(mock)
+        remedy = coroutine_as_return_value.remedy(
+            where,
+            site,
+            subject,
+            slot,
+            value,
+            rootdir=self.collector.rootdir,
+            awaited=_naming.is_async_mock_class(mock_class),
+        )
         self.collector._add_remedied(
             FindingKind.COROUTINE_AS_RETURN_VALUE, owned, subject, where, remedy, operation=slot
         )

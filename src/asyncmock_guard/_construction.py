@@ -271,15 +271,28 @@ class ConstructionWatch:
         self.installed = True
 
     def _watched_setter(self, slot: str, setter: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
-        """Only two values set here can be findings: a coroutine, and a Mock/MagicMock(data) made the
-        ``return_value`` of an AsyncMock."""
+        """Only three values set here can be findings: a coroutine, a Mock/MagicMock(data) made the
+        ``return_value`` of an AsyncMock, and a list or tuple of coroutines made an AsyncMock's ``side_effect``."""
         on_assignment = self._on_assignment
         data_mocks = self.data_mocks
-        watches_data_mocks = slot == "return_value"
+        coroutine_type = types.CoroutineType
+
+        if slot == "side_effect":  # set (to None, mostly) by every mock's constructor
+
+            def watched_side_effect(mock: Any, value: Any) -> None:
+                if isinstance(value, coroutine_type) or (
+                    type(value) in (list, tuple)
+                    and isinstance(mock, _AsyncMockMixin)
+                    and any(isinstance(item, coroutine_type) for item in value)
+                ):
+                    on_assignment(mock, slot, value)
+                setter(mock, value)
+
+            return watched_side_effect
 
         def watched(mock: Any, value: Any) -> None:
-            if isinstance(value, types.CoroutineType) or (
-                watches_data_mocks and data_mocks and id(value) in data_mocks and isinstance(mock, _AsyncMockMixin)
+            if isinstance(value, coroutine_type) or (
+                data_mocks and id(value) in data_mocks and isinstance(mock, _AsyncMockMixin)
             ):
                 on_assignment(mock, slot, value)
             setter(mock, value)
@@ -413,6 +426,20 @@ class ConstructionWatch:
                     self.listener.coroutine_as_return_value(None, name, value, frame, at_construction=type(parent))
                 else:
                     self.listener.coroutine_as_return_value(parent, name, value, frame, at_construction=None)
+            elif (
+                name == "side_effect"
+                and isinstance(value, (list, tuple))
+                and isinstance(parent, _AsyncMockMixin)
+                and any(is_coroutine(item) for item in value)
+            ):  # each awaited call gives the next item as it is: a coroutine, not what it produces
+                constructed = _set_by_constructor(caller, frame)
+                self.listener.coroutine_as_return_value(
+                    None if constructed else parent,
+                    name,
+                    value,
+                    frame,
+                    at_construction=type(parent) if constructed else None,
+                )
             elif name == "return_value" and isinstance(parent, _AsyncMockMixin):
                 known = self.data_mocks.get(id(value))
                 if known is not None and known[0]() is value:

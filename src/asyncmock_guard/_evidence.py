@@ -194,7 +194,20 @@ def awaited_result_spec(result_mock: object) -> str | None:
         returned = typing.get_type_hints(real).get("return")
     except Exception:  # noqa: BLE001 - unresolvable annotations just mean no class to name
         return None
-    origin = typing.get_origin(returned) or returned
+    origin = _without_none(returned)
     if not isinstance(origin, type) or origin in (type(None), object):
         return None
     return f"{origin.__module__}:{origin.__qualname__}"
+
+
+def _without_none(annotation: object) -> object:
+    """The class an annotation names, ``None`` left out: ``Task | None`` and ``Optional[Task]`` mean
+    ``Task`` (a spec of ``Task``); a union of several classes names none (``Union``)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        members = [member for member in typing.get_args(annotation) if member is not type(None)]
+        if len(members) != 1:
+            return typing.Union
+        annotation = members[0]
+        origin = typing.get_origin(annotation)
+    return origin or annotation

@@ -343,6 +343,7 @@ class LoopEvents:
             configured=_return_value_matters(mock),
             rootdir=self.collector.rootdir,
             from_mock=from_mock,
+            side_effect_of=bound if vars(mock).get("_mock_side_effect") is not None and handle is not None else None,
         )
         self.collector._add_finding(
             FindingKind.NEVER_AWAITED,

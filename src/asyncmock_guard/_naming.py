@@ -26,6 +26,10 @@ def is_async_mock(obj: object) -> bool:
     return isinstance(obj, _mock.AsyncMockMixin)
 
 
+def is_async_mock_class(cls: object) -> bool:
+    return isinstance(cls, type) and issubclass(cls, _mock.AsyncMockMixin)
+
+
 def _state(node: object, key: str) -> Any:
     """Read mock bookkeeping straight from the instance dict, never through ``Mock.__getattr__``."""
     try:

@@ -209,12 +209,60 @@ def to_magic_mock(diagnosis: MockDiagnosis) -> tuple[tuple[Edit, ...], str]:
             edits.append(inserted)
     if not edits:
         return (), "the guard cannot tell where this mock was built"
+    kept = _keep_awaited_members(diagnosis, target) if target is result else None
+    if kept is not None:
+        edits.append(kept)
     unique = list(dict.fromkeys(edits))
     for path in sorted({edit.path for edit in unique}):
-        imported = _edits.ensure_import(path, MOCK_MODULE, "MagicMock")
-        if imported is not None:
-            unique.append(imported)
+        names = ("MagicMock", "AsyncMock") if kept is not None and kept.path == path else ("MagicMock",)
+        for name in names:
+            imported = _edits.ensure_import(path, MOCK_MODULE, name)
+            if imported is not None:
+                unique.append(imported)
     return tuple(unique), ""
+
+
+def awaited_members(diagnosis: MockDiagnosis, result: object) -> list[str]:
+    """What the code awaits on the awaited result it then used synchronously (``await conn.ping()`` beside
+    ``conn.cursor()``): a MagicMock in its place must keep those AsyncMocks. Read from the mock (members
+    awaited so far) and from the code under test (``await <receiver>.<member>(...)`` in the function where
+    the misuse happened, with the receiver written as at the misuse)."""
+    found: dict[str, None] = {}
+    children = vars(result).get("_mock_children") or {}
+    for name, child in list(children.items()):
+        if _naming.is_async_mock(child) and vars(child).get("_mock_await_count"):
+            found[name] = None
+    where, attribute = diagnosis.where, _naming.segment_of(diagnosis.mock)
+    site = _source.call_at(where.path, where.line, attribute) if attribute else None
+    function = enclosing_function(where)
+    func = site.call.func if site is not None else None
+    if function is not None and isinstance(func, ast.Attribute):
+        receiver = _source.text_of(where.path, func.value)
+        for node in ast.walk(function):
+            if isinstance(node, ast.Await) and isinstance(node.value, ast.Call):
+                called = node.value.func
+                if isinstance(called, ast.Attribute) and _source.text_of(where.path, called.value) == receiver:
+                    found[called.attr] = None
+    return [name for name in found if name != attribute]
+
+
+def _keep_awaited_members(diagnosis: MockDiagnosis, result: object) -> Edit | None:
+    """``<result>.ping = AsyncMock()`` for each member the code awaits on the result made a MagicMock,
+    where that result is in reach (after the edit that made it one)."""
+    members = awaited_members(diagnosis, result)
+    if not members:
+        return None
+    bound = _binding.bind(result, diagnosis.scope)
+    binding = bound.binding
+    if binding is None or binding.how == _binding.UNNAMED:
+        return None
+    path = ".".join((binding.name, *bound.segments))
+    lines = [f"{path}.{member} = AsyncMock()  # awaited by the code" for member in members]
+    if bound.segments:
+        assigned = _binding.member_assignment(binding, bound.segments)
+        if assigned is not None and binding.where is not None:
+            return _edits.insert_after_statement(binding.where.path, assigned[0], "\n".join(lines))
+    return configure_after_binding(binding, "\n".join(lines))
 
 
 def _configure_as_magic_mock(diagnosis: MockDiagnosis, member: object) -> Edit | str:
@@ -230,11 +278,15 @@ def _configure_as_magic_mock(diagnosis: MockDiagnosis, member: object) -> Edit |
     if not segments:
         return f"`{binding.name}` is not built by an `AsyncMock(...)` call the guard can rewrite"
     line = f"{'.'.join((binding.name, *segments))} = MagicMock()"
-    if member is diagnosis.mock and diagnosis.extra.get("operation") == "truth test":
-        returned = _naming.configured_return_value(member)
-        if returned is _naming.DEFAULT or _naming.is_mock(returned):
-            # a bare MagicMock is always true, as the coroutine was: say what the check sees
+    returned = _naming.configured_return_value(diagnosis.mock)
+    if diagnosis.extra.get("operation") == "truth test" and (returned is _naming.DEFAULT or _naming.is_mock(returned)):
+        # a bare MagicMock is always true, as the coroutine was: say what the check sees
+        if member is diagnosis.mock:
             line = f"{'.'.join((binding.name, *segments))} = MagicMock(return_value=True)"
+        else:
+            below = segments_between(member, diagnosis.mock)  # the awaited result's method that was tested
+            if below:
+                line += f"\n{'.'.join((binding.name, *segments, *below))}.return_value = True"
     edit = configure_after_binding(binding, line)
     if edit is None and binding.value is not None and binding.name.isidentifier():
         edit = bind_returned(binding, binding.name, [line])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 
 from asyncmock_guard import _edits, _source
+from asyncmock_guard._construction import is_coroutine
 from asyncmock_guard._findings import Location
 from asyncmock_guard._source import CallSite, module_of, text_of
 from asyncmock_guard.remedies._mock_edits import added_lines, enclosing_function, where_to_edit
@@ -50,10 +51,69 @@ def _edits_for(where: Location, site: CallSite | None, slot: str, node: ast.expr
     return edits if edits else "the source cannot be read"
 
 
-def remedy(
-    where: Location, site: CallSite | None, subject: str, slot: str, value: object, *, rootdir: str | None
+def _list_edits(
+    where: Location, node: ast.expr, items: list[object] | tuple[object, ...]
+) -> tuple[_edits.Edit, ...] | str:
+    """The side_effect list as written, each coroutine in it replaced by the value it produces: one edit."""
+    function = enclosing_function(where)
+    if function is None:
+        return "the coroutines are made outside any function"
+    if not isinstance(node, (ast.List, ast.Tuple)) or len(node.elts) != len(items):
+        return "the list is not written out where it is set"
+    in_async = isinstance(function, ast.AsyncFunctionDef)
+    texts = [
+        _value_of(text_of(where.path, element), in_async=in_async)
+        if is_coroutine(item)
+        else text_of(where.path, element)
+        for element, item in zip(node.elts, items, strict=True)
+    ]
+    written = ", ".join(texts)
+    written = f"({written}{',' if len(texts) == 1 else ''})" if isinstance(node, ast.Tuple) else f"[{written}]"
+    made = [_edits.replace_node(where.path, node, written)]
+    if not in_async:
+        made.append(_edits.ensure_module_import(where.path, "asyncio"))
+    edits = tuple(edit for edit in made if edit is not None)
+    return edits if edits else "the source cannot be read"
+
+
+def _list_remedy(
+    where: Location, site: CallSite | None, subject: str, items: list[object] | tuple[object, ...], rootdir: str | None
 ) -> Remedy:
+    """``AsyncMock(side_effect=[load(), load()])``: each awaited call gives the next item as it is."""
+    node = site.keyword("side_effect") if site is not None else _assigned_value(where)
+    expression = text_of(where.path, node) if node is not None else "[...]"
+    message = (
+        f"`{subject}` was given coroutine *objects* in its side_effect list (`{expression}`) at"
+        f" {where.short(rootdir)}: each awaited call of an AsyncMock gives the next item as it is, so the code"
+        " under test gets a coroutine, not the value it produces, and an item no call reaches is never awaited."
+        " The values go in the list instead, all of them in one edit."
+    )
+    made = _list_edits(where, node, items) if node is not None else "the source cannot be read"
+    if isinstance(made, str):
+        return Remedy(
+            f"{message} (No edit is offered: {made}.)", f"{subject}.side_effect = [...]  # the values", change_at=where
+        )
+    return Remedy(message, "\n".join([where_to_edit(made, rootdir), *added_lines(made)]), made, SAFE, where)
+
+
+def remedy(
+    where: Location,
+    site: CallSite | None,
+    subject: str,
+    slot: str,
+    value: object,
+    *,
+    rootdir: str | None,
+    awaited: bool = True,
+) -> Remedy:
+    """``awaited``: the mock is an AsyncMock (its calls are awaited); a MagicMock or PropertyMock hands
+    the coroutine over as it is, and a ``side_effect`` function would only make a new coroutine per call."""
+    if isinstance(value, (list, tuple)):
+        return _list_remedy(where, site, subject, value, rootdir)
     message, fix = _message_and_fix(where, site, subject, slot, value, rootdir=rootdir)
+    if not awaited:
+        message = message.replace(f"`await {subject}()` hands", f"`{subject}` hands")
+        fix = "\n".join(line for line in fix.splitlines() if "side_effect=" not in line and ".side_effect" not in line)
     node = site.keyword(slot) if site is not None else _assigned_value(where)
     made = _edits_for(where, site, slot, node) if node is not None else "the source cannot be read"
     if isinstance(made, str):

@@ -13,13 +13,21 @@ import re
 
 from asyncmock_guard import _edits, _source
 from asyncmock_guard._advice import call_span, source_line, with_await
+from asyncmock_guard._binding import Bound, member_assignment
 from asyncmock_guard._diagnosis import MockDiagnosis
 from asyncmock_guard._edits import Edit
 from asyncmock_guard._findings import Location, relative_path
 from asyncmock_guard._source import module_of, text_of
 from asyncmock_guard.remedies import no_running_loop
 from asyncmock_guard.remedies._mock_call import dropped
-from asyncmock_guard.remedies._mock_edits import add_await, enclosing_function, patch_call_node
+from asyncmock_guard.remedies._mock_edits import (
+    add_await,
+    added_lines,
+    configure_after_binding,
+    enclosing_function,
+    patch_call_node,
+    where_to_edit,
+)
 from asyncmock_guard.remedies._remedy import SAFE, UNSAFE, Remedy
 
 
@@ -53,10 +61,16 @@ def swallowed(
     configured: bool,
     rootdir: str | None,
     from_mock: bool,
+    side_effect_of: Bound | None = None,
 ) -> Remedy:
     """A coroutine handed to a mock scheduler (``patch("asyncio.create_task")``, ``@patch("app.cli.asyncio.run")``,
     a mock loop's ``create_task``) that only records it: the patch closes what it is given. A scheduler
-    whose return value the test configured keeps it: the closing side_effect returns ``DEFAULT``."""
+    whose return value the test configured keeps it: the closing side_effect returns ``DEFAULT``. One whose
+    side_effect the test configured (``side_effect_of``, its binding) keeps that too (see ``_keeping``)."""
+    if side_effect_of is not None:
+        kept = _keeping(coroutine_name, scheduler, where, patch_site, side_effect_of, rootdir, from_mock=from_mock)
+        if kept is not None:
+            return kept
     if configured:
         closing = "lambda coro, *args, **kwargs: (coro.close(), DEFAULT)[1]"
         scheduling = no_running_loop.Scheduling(scheduling.call, scheduling.patch_target, extra_arguments=True)
@@ -77,6 +91,57 @@ def swallowed(
         imported = _edits.ensure_module_import(patch_site[0].path, "asyncio")
         edits = (*edits, imported) if imported is not None else edits
     return Remedy(message, fix, edits, SAFE, patch_site[0])
+
+
+def _keeping(  # noqa: PLR0917 - the swallowed coroutine, its scheduler and where each is
+    coroutine_name: str,
+    scheduler: str,
+    where: Location,
+    patch_site: tuple[Location, str] | None,
+    bound: Bound,
+    rootdir: str | None,
+    *,
+    from_mock: bool,
+) -> Remedy | None:
+    """A swallowing mock whose ``side_effect`` the test configured (an exception, values, a function): a
+    second mock with that side_effect does what it did, after the coroutine is closed. It goes after the
+    test's last ``x.side_effect = ...`` (which would win over anything before it), or where the mock is
+    first in reach when the side_effect came with the patch (``patch(..., side_effect=...)``)."""
+    binding = bound.binding
+    if binding is None or binding.where is None:
+        return None
+    handle = bound.subject
+    kept = re.sub(r"\W", "_", handle) + "_side_effect"
+    lines = [
+        f"{kept} = MagicMock(side_effect={handle}.side_effect, return_value=DEFAULT)  # what it did before",
+        f"{handle}.side_effect = lambda coro, *args, **kwargs: (coro.close(), {kept}(coro, *args, **kwargs))[1]",
+    ]
+    assigned = member_assignment(binding, (*bound.segments, "side_effect"))
+    text = "\n".join(lines)
+    if assigned is not None:
+        edit = _edits.insert_after_statement(binding.where.path, assigned[0], text)
+    else:
+        edit = configure_after_binding(binding, text)
+    if edit is None:
+        return None
+    imports = [_edits.ensure_import(edit.path, "unittest.mock", name) for name in ("MagicMock", "DEFAULT")]
+    edits = (edit, *(imported for imported in imports if imported is not None))
+    patched_at = f" (patched at {patch_site[0].short(rootdir)}: `{patch_site[1]}`)" if patch_site else ""
+    message = (
+        f"`{coroutine_name}()`, created at {where.short(rootdir)}, was handed to `{scheduler}`, a mock{patched_at},"
+        " which only records its arguments and does what its side_effect says: nothing ever ran the coroutine,"
+        f" so the test passed without running `{coroutine_name}`. A mock swallowed it. The fix closes the"
+        " coroutine first and keeps the side_effect the test configured."
+    )
+    fix = "\n".join(
+        [
+            where_to_edit(edits, rootdir),
+            *added_lines(edits[:1]),
+            no_running_loop.handed_check(handle, coroutine_name, from_mock=from_mock),
+        ]
+    )
+    line = assigned[0].lineno if assigned is not None else binding.where.line
+    return Remedy(message, fix, edits, SAFE, Location(binding.where.path, line, binding.where.function))
 
 
 def _in_test_file(where: Location, nodeid: str | None, rootdir: str | None) -> bool:
