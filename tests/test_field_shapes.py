@@ -295,7 +295,6 @@ def test_a_missing_await_is_the_codes_bug_when_the_patch_target_is_async(pyteste
 
 
 def test_a_hypothesis_test_repeating_the_misuse_in_every_example_is_one_finding(pytester: pytest.Pytester) -> None:
-    pytest.importorskip("hypothesis")
     source = """
         from hypothesis import given, settings, strategies as st
         from unittest.mock import AsyncMock
