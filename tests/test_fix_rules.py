@@ -227,8 +227,9 @@ REPO_APP = {
 def test_a_spec_class_from_an_annotation_drops_its_none_and_a_truth_test_gets_a_value(
     pytester: pytest.Pytester, function: str
 ) -> None:
-    """``-> Task | None`` and ``-> Optional[Task]`` name ``Task``; and ``bool(task.done())`` of a bare
-    MagicMock would be true whatever happens, as the coroutine was: the fix says what the check sees."""
+    """``-> Task | None`` and ``-> Optional[Task]`` name ``Task``, whose ``done`` is synchronous: the test is
+    wrong, for certain; and ``bool(task.done())`` of a bare MagicMock would be true whatever happens, as the
+    coroutine was: the fix says what the check sees."""
     test = f"""
         from unittest.mock import AsyncMock
         from app.repo import Repo, {function}
@@ -242,6 +243,9 @@ def test_a_spec_class_from_an_annotation_drops_its_none_and_a_truth_test_gets_a_
     run = run_guard(pytester, "strict")
     finding = run.only()
     assert finding["kind"] == "coroutine-misuse"
+    assert finding["bug_in"] == "test"
+    assert "Nothing here says" not in finding["message"]  # the annotation says `done` is synchronous
+    assert "missing `await`" not in finding["fix"]
     assert "MagicMock(spec=Task)  # from app.repo import Task" in finding["fix"]
     assert ".done.return_value = True" in finding["fix"]
     apply_edits(pytester, [finding])
@@ -402,4 +406,47 @@ def test_a_result_made_a_magicmock_keeps_the_members_the_code_awaits(pytester: p
     assert "pool.acquire.return_value.ping = AsyncMock()" in finding["fix"]
     assert "pool.acquire.return_value.release = AsyncMock()" in finding["fix"]
     apply_edits(pytester, [finding])
+    rerun_clean(pytester, "strict")
+
+
+def test_an_async_member_of_the_annotated_result_makes_the_code_wrong(pytester: pytest.Pytester) -> None:
+    """The annotation's class says ``wait`` is a coroutine function: the code forgot ``await``."""
+    files = {
+        **REPO_APP,
+        "app/waits.py": """
+            from __future__ import annotations
+
+
+            class Job:
+                async def wait(self) -> bool:
+                    return True
+
+
+            class Queue:
+                async def take(self) -> Job | None:
+                    return Job()
+
+
+            async def drain(queue):
+                job = await queue.take()
+                job.wait()
+                return "drained"
+            """,
+        "tests/test_case.py": """
+            from unittest.mock import AsyncMock
+            from app.waits import Queue, drain
+
+
+            async def test_drain():
+                queue = AsyncMock(spec=Queue)
+                assert await drain(queue) == "drained"
+            """,
+    }
+    write_files(pytester, files)
+    run = run_guard(pytester, "strict")
+    finding = run.only()
+    assert finding["bug_in"] == "code"
+    assert finding["change_at"] == {"path": "app/waits.py", "line": line_in(pytester, "app/waits.py", "job.wait()")}
+    apply_edits(pytester, [finding])
+    assert "await job.wait()" in (pytester.path / "app/waits.py").read_text()
     rerun_clean(pytester, "strict")

@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from asyncmock_guard import _binding, _frames, _naming
+from asyncmock_guard import _binding, _evidence, _frames, _naming
 from asyncmock_guard._binding import Bound, Scope
 from asyncmock_guard._evidence import SyncEvidence
 from asyncmock_guard._findings import Location
@@ -76,10 +76,15 @@ def callee_of(mock: object, scope: Scope) -> Callee:
     the attribute a patch replaced with it."""
     parent, attribute = _naming.parent_of(mock), _naming.segment_of(mock)
     spec = _naming.spec_class(parent) if parent is not None else None
+    source = f"the spec `{spec.__qualname__}`" if spec is not None else ""
+    if spec is None and parent is not None and _naming.segment_of(parent) == "return_value":
+        spec = _evidence.annotated_result_class(parent)  # what a specced method's annotation says it returns
+        if spec is not None:
+            source = f"the return annotation `{spec.__qualname__}` of the spec"
     if spec is not None and attribute is not None:
         real = inspect.getattr_static(spec, attribute, None)
         if real is not None and callable(getattr(real, "__func__", real)):
-            return Callee(_frames.is_coroutine_function(real), f"the spec `{spec.__qualname__}`")
+            return Callee(_frames.is_coroutine_function(real), source)
     site = scope.patches.get(id(mock))
     if site is not None and site.original is not None:
         return Callee(site.original_is_async, f"the patch target `{site.attribute}`")

@@ -180,6 +180,13 @@ def awaited_result_spec(result_mock: object) -> str | None:
     inferred = _awaited_result_class(result_mock)
     if inferred is not None:
         return inferred[0].result
+    annotated = annotated_result_class(result_mock)
+    return f"{annotated.__module__}:{annotated.__qualname__}" if annotated is not None else None
+
+
+def annotated_result_class(result_mock: object) -> type | None:
+    """The class the real method's return annotation names, for ``result_mock`` = ``X.return_value`` of a
+    mock specced from a class (``async def fetch(self) -> Task | None`` gives ``Task``)."""
     method = _naming.parent_of(result_mock)
     owner = _naming.parent_of(method) if method is not None else None
     spec = _naming.spec_class(owner) if owner is not None else None
@@ -197,7 +204,7 @@ def awaited_result_spec(result_mock: object) -> str | None:
     origin = _without_none(returned)
     if not isinstance(origin, type) or origin in (type(None), object):
         return None
-    return f"{origin.__module__}:{origin.__qualname__}"
+    return origin
 
 
 def _without_none(annotation: object) -> object:
