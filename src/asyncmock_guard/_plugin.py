@@ -699,11 +699,8 @@ class GuardPlugin:
         terminalreporter.write_sep("=", "asyncmock-guard")
         for line in _reporting.summary_lines(self.findings, self.rootdir):
             terminalreporter.write_line(line)
-        if self.unattributed_strict:
-            terminalreporter.write_line(
-                f"{len(self.unattributed_strict)} strict finding(s) were detected outside the test that"
-                " caused them (listed above with their test); the run fails because of them."
-            )
+        for line in _reporting.unattributed_lines(self.unattributed_strict, self.rootdir):
+            terminalreporter.write_line(line)
         baseline, reconciliation = self.baseline, self.reconciliation
         if baseline is not None and reconciliation is not None:
             if self.updating_baseline:

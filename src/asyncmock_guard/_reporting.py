@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from asyncmock_guard._baseline import Key, Reconciliation
-from asyncmock_guard._findings import Finding, FindingKind, relative_path
+from asyncmock_guard._findings import UNKNOWN_TEST, Finding, FindingKind, relative_path
 
 REPORT_VERSION = 1
 
@@ -84,6 +84,25 @@ def summary_lines(findings: Sequence[Finding], rootdir: str) -> list[str]:
         + ("  (baselined)" if finding.baselined else "")
         for finding in sorted(findings, key=lambda finding: _order(finding, rootdir))
     ]
+    return lines
+
+
+def unattributed_lines(findings: Sequence[Finding], rootdir: str) -> list[str]:
+    """Strict findings that failed no test (found after their test was reported, or with no test to
+    blame): their whole report, which no test's failure shows, and why the run fails."""
+    if not findings:
+        return []
+    unknown = sum(finding.phase == UNKNOWN_TEST and finding.nodeid is None for finding in findings)
+    lines = [
+        f"{len(findings)} strict finding(s) failed no test: they were detected outside the test that caused"
+        " them"
+        + (f", and {unknown} of them with no test to blame" if unknown else "")
+        + "; the run fails because of them:"
+    ]
+    for finding in sorted(findings, key=lambda finding: _order(finding, rootdir)):
+        lines.append("")
+        lines.append(f"{finding.owner}:")
+        lines.extend(format_finding(finding, rootdir).splitlines())
     return lines
 
 
