@@ -8,16 +8,8 @@ import pytest
 
 from _guardrun import apply_edits, line_in, rerun_clean, run_guard, write_files
 
-DEEP_APP = {
-    "app/__init__.py": "",
-    "app/jobs.py": """
-        def enqueue(job):
-            raise NotImplementedError
-        """,
-    "app/deep.py": """
-        from app import jobs
-
-
+# Five calls between a test and the line that makes its coroutine: deeper than ``cr_origin`` records.
+DEEP_CHAIN = """
         async def work():
             return 1
 
@@ -36,8 +28,21 @@ DEEP_APP = {
 
         def level4():
             return level5()
+"""
+
+DEEP_APP = {
+    "app/__init__.py": "",
+    "app/jobs.py": """
+        def enqueue(job):
+            raise NotImplementedError
+        """,
+    "app/deep.py": """
+        from app import jobs
 
 
+"""
+    + DEEP_CHAIN
+    + """
         def level5():
             jobs.enqueue(work())  # <-- created
             return "queued"
@@ -110,26 +115,9 @@ UNOWNED_APP = {
                 self.me = self  # a cycle: only a garbage collection frees a job
 
 
-        async def work():
-            return 1
-
-
-        def level1():
-            return level2()
-
-
-        def level2():
-            return level3()
-
-
-        def level3():
-            return level4()
-
-
-        def level4():
-            return level5()
-
-
+"""
+    + DEEP_CHAIN
+    + """
         def level5():
             JOBS.append(Job(work()))  # <-- created
             return "queued"
