@@ -65,12 +65,23 @@ class GuardRun:
         return self.findings[0]
 
 
+def uses_hypothesis(root: Path) -> bool:
+    """Whether any module of the project mentions hypothesis."""
+    return any("hypothesis" in path.read_text(encoding="utf-8", errors="replace") for path in root.rglob("*.py"))
+
+
 def run_guard(pytester: pytest.Pytester, mode: str | None, *args: str, plugin: bool = True) -> GuardRun:
-    """Run pytest in a subprocess (the guard patches globals and finalizers) and load the JSON report."""
+    """Run pytest in a subprocess (the guard patches globals and finalizers) and load the JSON report.
+
+    hypothesis's pytest plugin is loaded only where the project uses hypothesis: that plugin imports all of
+    hypothesis at every run's terminal summary, about a second, which would be most of each sub-run (the
+    runs that load it, and the few that run pytest directly, cover how the guard and it get along)."""
     report = pytester.path / "guard-report.json"
     if report.exists():
         report.unlink()
     options = ["-p", "no:cacheprovider", "-p", "no:randomly"]
+    if not uses_hypothesis(pytester.path):
+        options += ["-p", "no:hypothesispytest"]
     if plugin:
         options += ["-p", "asyncmock_guard"]
     if mode is not None:

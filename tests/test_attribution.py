@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from _guardrun import OLD_CYCLE_TESTS, POLLER_APP, PYTEST_COLLECTS_AT_UNCONFIGURE, line_of, run_guard, write_project
@@ -258,6 +260,8 @@ async def test_third():
 WIDE_LOOP_HEADERS = {
     "pytest-asyncio": """
 import gc
+import json
+
 import pytest
 import app
 
@@ -265,6 +269,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 """,
     "anyio": """
 import gc
+import json
+
 import pytest
 import app
 
@@ -284,6 +290,8 @@ def test_under_a_module_scoped_loop_the_first_test_is_blamed(pytester: pytest.Py
 
 
 LEAKY_CONFTEST = """
+import json
+
 import pytest
 import pytest_asyncio
 from unittest.mock import AsyncMock
@@ -346,3 +354,108 @@ def test_a_coroutine_dropped_by_the_initial_conftest_is_reported(pytester: pytes
     assert finding["where"] == {"path": "conftest.py", "line": line_of(conftest, "<-- import")}
     run.result.stdout.fnmatch_lines(["<conftest import>  never-awaited  Poller.poll  conftest.py:3"])
     assert run.result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+DROPPED_DURING_A_PARSE = {
+    "mock": ("holder = [client.fetch()]  # <-- dropped", "client.fetch"),
+    "function": ("holder = [app.Poller().poll()]  # <-- dropped", "Poller.poll"),
+}
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+@pytest.mark.parametrize("made_by", sorted(DROPPED_DURING_A_PARSE))
+def test_a_coroutine_finalized_inside_a_parse_is_reported_after_it(
+    pytester: pytest.Pytester, made_by: str, mode: str
+) -> None:
+    """The collector may finalize a coroutine anywhere, pytest's assertion rewriting's ``ast.parse`` of
+    an imported module among the likeliest. The guard must neither import nor parse there: on Python
+    3.11 a parse nested in another makes the outer one fail (SystemError: AST constructor recursion
+    depth mismatch), and the user's import with it. Every other Python checks that nothing the guard
+    does in the finalizer imports or compiles (the conftest's spy)."""
+    made, subject = DROPPED_DURING_A_PARSE[made_by]
+    test = f"""
+    import ast
+    import gc
+    import inspect
+    from unittest.mock import AsyncMock, MagicMock
+
+    import app
+
+    SOURCE = inspect.getsource(inspect)
+
+
+    def drop_in_a_cycle(client):
+        {made}
+        holder.append(holder)
+
+
+    def test_parse():
+        client = MagicMock()
+        client.fetch = AsyncMock()
+        thresholds = gc.get_threshold()
+        gc.collect()
+        gc.disable()
+        try:
+            drop_in_a_cycle(client)
+            gc.set_threshold(1)  # the next allocation collects: inside the parse
+            gc.enable()
+            tree = ast.parse(SOURCE)
+        finally:
+            gc.set_threshold(*thresholds)
+            gc.enable()
+        assert tree.body
+    """
+    conftest = """
+    import json
+    import sys
+    import warnings
+
+    import pytest
+
+    IN_FINALIZER = []
+    EVENTS = []
+
+
+    def _audit(event, args):
+        if IN_FINALIZER and event in ("compile", "import"):
+            EVENTS.append([event, str(args[0])[:80]])
+
+
+    sys.addaudithook(_audit)
+
+
+    @pytest.fixture(autouse=True)
+    def _spy_on_the_finalizer_hook():
+        hook = warnings._warn_unawaited_coroutine
+
+        def spy(coroutine):
+            IN_FINALIZER.append(True)
+            try:
+                hook(coroutine)
+            finally:
+                IN_FINALIZER.pop()
+
+        warnings._warn_unawaited_coroutine = spy
+        yield
+        warnings._warn_unawaited_coroutine = hook
+
+
+    def pytest_unconfigure(config):
+        with open("finalizer-events.json", "w") as file:
+            json.dump(EVENTS, file)
+    """
+    write_project(pytester, app=APP, test_case=test, conftest=conftest)
+    run = run_guard(pytester, mode)
+    assert "SystemError" not in run.output
+    finding = run.only()
+    assert (finding["kind"], finding["nodeid"], finding["subject"]) == (
+        "never-awaited",
+        "test_case.py::test_parse",
+        subject,
+    )
+    assert finding["where"] == {"path": "test_case.py", "line": line_of(test, "<-- dropped")}
+    assert json.loads((pytester.path / "finalizer-events.json").read_text()) == []
+    if mode == "strict":
+        run.result.assert_outcomes(failed=1)
+    else:
+        run.result.assert_outcomes(passed=1, warnings=1)

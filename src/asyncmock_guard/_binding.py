@@ -115,10 +115,27 @@ def scope_of(
 ) -> Scope:
     """The scope of a running test: its frame's locals, its fixtures, ``self``'s attributes, and where to
     read how each was bound (the item's function, fixture definitions and class)."""
+    return scope_of_locals([frame_locals(frame) for frame in frames], funcargs, item, patches)
+
+
+FrameLocals = tuple[CodeType, list[tuple[str, object]]]  # a frame's code, and its locals as they were
+
+
+def frame_locals(frame: FrameType) -> FrameLocals:
+    return frame.f_code, list(frame.f_locals.items())
+
+
+def scope_of_locals(
+    frames: Sequence[FrameLocals],
+    funcargs: Mapping[str, object] | None,
+    item: object = None,
+    patches: Mapping[int, PatchSite] | None = None,
+) -> Scope:
+    """``scope_of``, from the frames' locals as read earlier (see ``frame_locals``)."""
     scope = Scope(patches=patches if patches is not None else {})
     owners: list[object] = []
-    for frame in frames:
-        for name, value in list(frame.f_locals.items()):
+    for _, local_items in frames:
+        for name, value in local_items:
             _add(scope, name, value, "local")
             if name == "self":
                 owners.append(value)
@@ -135,7 +152,7 @@ def scope_of(
     scope.item = item
     scope.function = getattr(item, "obj", None)
     scope.owner_class = getattr(item, "cls", None)
-    scope.code = frames[0].f_code if frames else _innermost_code(scope.function)
+    scope.code = frames[0][0] if frames else _innermost_code(scope.function)
     info = getattr(item, "_fixtureinfo", None)
     definitions = getattr(info, "name2fixturedefs", None)
     if isinstance(definitions, Mapping):

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from asyncmock_guard import _event_loop, _frames
 from asyncmock_guard._config import UserEntries
 from asyncmock_guard._construction import ConstructionWatch, DataConstruction, PatchSite
+from asyncmock_guard._dropped import DroppedCoroutines
 from asyncmock_guard._errors import InternalErrors
 from asyncmock_guard._findings import Finding, FindingKind, FindingQueue, Location
 from asyncmock_guard._instrumentation import CoroutineRecord, Instrumentation
@@ -80,6 +81,27 @@ class TestContext:
         return any(code.co_filename == filename and code.co_name == function for code in self.codes)
 
 
+class ScopeView:
+    """The parts of a test's ``Scope``, before it is built: its frames' code and locals (None: not the
+    running test's), its fixtures, its item, the live patches, and the names kept when its call ended."""
+
+    __slots__ = ("frames", "funcargs", "item", "kept", "patches")
+
+    def __init__(
+        self,
+        frames: list[tuple[CodeType, list[tuple[str, object]]]] | None,
+        funcargs: Mapping[str, object] | None,
+        item: object,
+        patches: dict[int, PatchSite],
+        kept: Scope | None,
+    ) -> None:
+        self.frames = frames
+        self.funcargs = funcargs
+        self.item = item
+        self.patches = patches
+        self.kept = kept
+
+
 class Collector:
     """Receives instrumentation events and keeps the findings of the session."""
 
@@ -116,6 +138,7 @@ class Collector:
         self._positional_spec_lines: dict[tuple[str, int, str], bool] = {}
         self.instrumentation = Instrumentation(self)
         self.construction = ConstructionWatch(self)
+        self.dropped = DroppedCoroutines(self)
 
     def install(self) -> None:
         self.instrumentation.install()
@@ -176,7 +199,14 @@ class Collector:
         self.context = None
         self.outside_phase = "between tests"
 
+    def _settle_dropped(self) -> None:
+        """Diagnose the coroutines dropped so far (``_dropped``) before anything reads the findings or adds
+        one: the findings come in the order things happened."""
+        if self.dropped.waiting:
+            self.dropped.diagnose()
+
     def drain(self) -> list[Finding]:
+        self._settle_dropped()
         return self.queue.drain()
 
     # --- naming scope ----------------------------------------------------------------------------
@@ -217,17 +247,28 @@ class Collector:
     def _scope(self, frame: FrameType | None, owner: str | None) -> Scope:
         """What the owning test names, and where to read how: its frame's locals (live), fixtures and
         ``self``, else the snapshot taken when its call phase ended."""
-        from asyncmock_guard import _binding
+        return self._scope_from(self._scope_view(frame, owner))
 
+    def _scope_view(self, frame: FrameType | None, owner: str | None) -> ScopeView:
+        """What ``_scope`` reads, gathered with the modules already loaded (a finalizer asks for it)."""
         context = self.context
         if context is None or context.nodeid != owner:
-            kept = self._names_after_call.get(owner or "")
-            return kept if kept is not None else _binding.Scope(patches=self._patch_sites())
+            return ScopeView(None, None, None, self._patch_sites(), self._names_after_call.get(owner or ""))
         self._find_test_frame(frame)
         live = self._live_test_frame(frame)
-        frames = [live] if live is not None else []
-        scope = _binding.scope_of(frames, context.funcargs, context.item, self._patch_sites())
+        # the locals as they are now (a later read would see what the test assigned since)
+        frames = [(live.f_code, list(live.f_locals.items()))] if live is not None else []
         kept = self._names_after_call.get(context.nodeid)
+        return ScopeView(frames, context.funcargs, context.item, self._patch_sites(), kept)
+
+    @staticmethod
+    def _scope_from(view: ScopeView) -> Scope:
+        from asyncmock_guard import _binding
+
+        kept = view.kept
+        if view.frames is None:  # not the running test's: what its call phase left, if anything
+            return kept if kept is not None else _binding.Scope(patches=view.patches)
+        scope = _binding.scope_of_locals(view.frames, view.funcargs, view.item, view.patches)
         if kept is not None:
             for key, name in kept.names.items():
                 scope.names.setdefault(key, name)
@@ -276,10 +317,12 @@ class Collector:
 
     @property
     def pending(self) -> list[Finding]:
+        self._settle_dropped()
         return self.queue.pending
 
     @property
     def findings(self) -> list[Finding]:
+        self._settle_dropped()
         return self.queue.all
 
     # --- instrumentation events ------------------------------------------------------------------
@@ -396,36 +439,55 @@ class Collector:
     def coroutine_misused(
         self, record: CoroutineRecord, coroutine: object, operation: str, frame: FrameType
     ) -> str | None:
+        self._settle_dropped()
         return self.mock_calls.coroutine_misused(record, coroutine, operation, frame)
 
     def coroutine_never_awaited(
         self, coroutine: types.CoroutineType[Any, Any, Any], record: CoroutineRecord | None
     ) -> bool:
-        return self.mock_calls.coroutine_never_awaited(coroutine, record)
+        return self.dropped.dropped(coroutine, record)  # a finalizer: decided now, diagnosed at the next drain
+
+    def mock_dropped(self, mock: object, record: CoroutineRecord, view: ScopeView) -> None:
+        self.mock_calls.mock_never_awaited(mock, record, self._scope_from(view))
+
+    def function_dropped(
+        self,
+        qualname: str,
+        where: Location,
+        owned: tuple[str | None, str, str],
+        known_call_site: bool,
+        running: str | None,
+    ) -> None:
+        self.mock_calls.function_never_awaited(qualname, where, owned, known_call_site=known_call_site, running=running)
 
     # the construction watch's listener
     def spec_written_positionally(self, mock_class: type, frame: FrameType) -> bool:
         return self.building.spec_written_positionally(mock_class, frame)
 
     def spec_is_data(self, mock_class: type, spec: object, frame: FrameType) -> None:
+        self._settle_dropped()
         self.building.spec_is_data(mock_class, spec, frame)
 
     def data_mock_awaited(
         self, parent: object, construction: DataConstruction, frame: FrameType, *, at_construction: type | None
     ) -> None:
+        self._settle_dropped()
         self.building.data_mock_awaited(parent, construction, frame, at_construction=at_construction)
 
     def coroutine_as_return_value(
         self, mock: object | None, slot: str, value: object, frame: FrameType, *, at_construction: type | None
     ) -> None:
+        self._settle_dropped()
         self.building.coroutine_as_return_value(mock, slot, value, frame, at_construction=at_construction)
 
     def async_mock_assigned(self, parent: object, name: str, value: object, frame: FrameType) -> None:
+        self._settle_dropped()
         self.building.async_mock_assigned(parent, name, value, frame)
 
     def async_mock_patched(
         self, target: object, attribute: str, original: object, mock: object, where: Location, *, decorated: bool
     ) -> None:
+        self._settle_dropped()
         self.building.async_mock_patched(target, attribute, original, mock, where, decorated=decorated)
 
     def scheduler_mock_made(self, mock: object, frame: FrameType | None) -> None:
@@ -437,6 +499,7 @@ class Collector:
     # what the plugin asks at the end of each phase
     def explain_failure(self, error: BaseException) -> None:
         """Called with the exception a test phase failed with, before pytest formats it."""
+        self._settle_dropped()
         self.building.explain_failure(error)
 
     @property
@@ -444,15 +507,18 @@ class Collector:
         return bool(self._scheduler_mocks)
 
     def check_scheduler_mocks(self, *, test_ended: bool) -> None:
+        self._settle_dropped()
         self.loops.check_scheduler_mocks(test_ended=test_ended)
 
     def check_patched_mocks(self) -> None:
         if self._patches:
+            self._settle_dropped()
             self.loops.check_patched_mocks()
 
     def check_idle_loop(self) -> None:
         """At the end of a sync test: tasks left on a loop that nobody runs (see ``LoopEvents``)."""
         if _event_loop.idle_loop() is not None:
+            self._settle_dropped()
             self.loops.check_idle_loop()
 
     def internal_error(self, error: BaseException) -> None:

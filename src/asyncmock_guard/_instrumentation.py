@@ -338,6 +338,11 @@ class Instrumentation:
         if not handled and self._original_hook is not None:
             self._original_hook(coroutine)
 
+    def warn_as_python_would(self, coroutine: object) -> None:
+        """Python's own "never awaited" warning, for a coroutine the guard meant to report and could not."""
+        if self._original_hook is not None:
+            self._original_hook(coroutine)
+
     @staticmethod
     def _belongs_to(coroutine: Any, record: CoroutineRecord) -> bool:
         """Guard against a stale id: the coroutine must be an AsyncMock call of the recorded mock."""

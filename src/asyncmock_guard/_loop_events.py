@@ -72,7 +72,7 @@ class LoopEvents:
                 scope.names.update(names)
             owned = (record.owner, record.phase, record.mode)
             return _binding.bind(mock_of(real), scope).subject, record.where, owned, True
-        created = self.collector.mock_calls.created(real)
+        created = self.collector.dropped.created(real)
         if created is None:
             return None
         where, owned, _ = created

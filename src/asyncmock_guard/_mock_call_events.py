@@ -8,14 +8,12 @@ Loaded with the first such event: a run whose coroutines are all awaited never i
 
 from __future__ import annotations
 
-import sys
-import types
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from asyncmock_guard import _frames
 from asyncmock_guard._findings import UNKNOWN_TEST, FindingKind, Location
-from asyncmock_guard._instrumentation import EXECUTE_MOCK_CALL_CODE, CoroutineRecord, mock_of
+from asyncmock_guard._instrumentation import CoroutineRecord, mock_of
 
 if TYPE_CHECKING:
     from asyncmock_guard._binding import Scope
@@ -113,26 +111,15 @@ class MockCallEvents:
             applicability=remedy.applicability,
         )
 
-    def coroutine_never_awaited(
-        self, coroutine: types.CoroutineType[Any, Any, Any], record: CoroutineRecord | None
-    ) -> bool:
-        if record is not None:
-            if record.reported:
-                return True  # already reported as misuse: one report per coroutine
-            return self.mock_never_awaited(coroutine, record)
-        return self.function_never_awaited(coroutine)
-
-    def mock_never_awaited(self, coroutine: types.CoroutineType[Any, Any, Any], record: CoroutineRecord) -> bool:
+    def mock_never_awaited(self, mock: object, record: CoroutineRecord, scope: Scope) -> None:
+        """An AsyncMock call's coroutine was finalized unawaited (``_dropped`` decided it is reported)."""
         from asyncmock_guard.remedies import never_awaited
 
-        mock = mock_of(coroutine)
-        scope = self.collector._scope(sys._getframe(), record.owner)
         diagnosis = self.diagnose_mock(mock, record, scope, record.where)
         happened = f"called it at {record.where.short(self.collector.rootdir)} and never awaited the coroutine"
         if self.report_explicit_of(mock, record, happened, None):
-            return True
+            return
         self.add_mock_finding(FindingKind.NEVER_AWAITED, record, diagnosis, never_awaited.remedy(diagnosis), None)
-        return True
 
     def explicit_for(self, mock: object) -> ExplicitAsyncMock | None:
         """The record of ``mock`` as an explicit AsyncMock on a sync member (checked by identity: ids recur)."""
@@ -168,30 +155,29 @@ class MockCallEvents:
             self.collector.building.report_explicit(explicit, happened, operation, alternatives)
         return True
 
-    def function_never_awaited(self, coroutine: types.CoroutineType[Any, Any, Any]) -> bool:
-
-        code = coroutine.cr_code
-        if code is EXECUTE_MOCK_CALL_CODE:
-            return False  # an AsyncMock call the guard did not watch (a test in 'off' mode)
-        created = self.created(coroutine)
-        if created is None:
-            return False
-        where, (owner, phase, mode), known_call_site = created
-        qualname = getattr(coroutine, "__qualname__", code.co_name)
-        if (owner, where.path, where.line, qualname) in self.collector._coroutines_as_values:
-            return True  # reported already, where the test made it a mock's return value
+    def function_never_awaited(
+        self,
+        qualname: str,
+        where: Location,
+        owned: tuple[str | None, str, str],
+        *,
+        known_call_site: bool,
+        running: str | None,
+    ) -> None:
+        """A coroutine function's coroutine, made at ``where`` by ``owned``'s test, was finalized unawaited
+        while the test ``running`` ran."""
         from asyncmock_guard.remedies import never_awaited
 
+        owner, phase, _ = owned
         remedy = never_awaited.function_dropped(
             qualname, where, known_call_site=known_call_site, nodeid=owner, rootdir=self.collector.rootdir
         )
         message = remedy.message
-        context = self.collector.context
-        if phase == UNKNOWN_TEST and context is not None:
-            message += never_awaited.made_by_an_unknown_test(context.nodeid)
+        if phase == UNKNOWN_TEST and running is not None:
+            message += never_awaited.made_by_an_unknown_test(running)
         self.collector._add_finding(
             FindingKind.NEVER_AWAITED,
-            (owner, phase, mode),
+            owned,
             subject=qualname,
             where=where,
             message=message,
@@ -201,45 +187,3 @@ class MockCallEvents:
             edits=remedy.edits,
             applicability=remedy.applicability,
         )
-        return True
-
-    def created(
-        self, coroutine: types.CoroutineType[Any, Any, Any]
-    ) -> tuple[Location, tuple[str | None, str, str], bool] | None:
-        """Where a coroutine (not an AsyncMock's) was created, by whom, and whether that place is its
-        caller (``cr_origin``) or only its definition. None when it is not the user's to fix (made by
-        asyncio, pytest, anyio...) or its test runs with the guard off."""
-        code = coroutine.cr_code
-        origin = getattr(coroutine, "cr_origin", None)
-        owned = None
-        if origin:
-            if _frames.is_library_location(origin[0][0]):
-                return None
-            where = Location(*origin[0])
-            owned = self.owner_from_origin(origin)
-        else:
-            if _frames.is_library_location(code.co_filename):
-                return None
-            where = Location(code.co_filename, code.co_firstlineno, code.co_name)
-        if owned is None:  # nothing on the creation stack says: the test running now, if it is recent
-            owned = self.collector._owner()
-            if owned[0] is not None and self.collector.instrumentation.finalizing_old_garbage:
-                owned = (None, UNKNOWN_TEST, self.collector.default_mode)  # any earlier test may have made it
-        if owned[2] == "off":
-            return None
-        return where, owned, bool(origin)
-
-    def owner_from_origin(self, origin: tuple[tuple[str, int, str], ...]) -> tuple[str | None, str, str] | None:
-        """The test, or wider-scoped fixture, whose function is on the creation stack (innermost first):
-        the current test, else the latest test of that function; None if none is."""
-        context = self.collector.context
-        for filename, _, function in origin:
-            if context is not None and context.runs(filename, function):
-                return context.nodeid, "call", context.mode
-            known = self.collector._tests_by_function.get((filename, function))
-            if known is not None:
-                return known[0], "call", known[1]
-            fixture = self.collector._wide_fixtures.get((filename, function))
-            if fixture is not None:
-                return None, fixture, self.collector.default_mode
-        return None

@@ -1,0 +1,131 @@
+"""Coroutines finalized without ever being awaited: decided at once, diagnosed later.
+
+Python finalizes a coroutine wherever the garbage collector happens to run, in the middle of an import,
+or of the ``compile`` in pytest's assertion rewriting. Code run there must neither import nor compile:
+on Python 3.11 a compile nested in another makes the outer one fail (``SystemError: AST constructor
+recursion depth mismatch``), and the user's run with it. So the finalizer hook only decides whether the
+coroutine is the guard's to report, and notes, with the modules already loaded, who made it and what the
+test named then. The diagnosis, which reads and parses source and loads the modules that name and
+advise, runs when the plugin next asks for findings (``Collector.pending``, ``Collector.drain``).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import types
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from asyncmock_guard import _frames
+from asyncmock_guard._findings import UNKNOWN_TEST, Location
+from asyncmock_guard._instrumentation import EXECUTE_MOCK_CALL_CODE, CoroutineRecord, mock_of
+
+if TYPE_CHECKING:
+    from asyncmock_guard._collector import Collector
+
+Owned = tuple[str | None, str, str]  # the test (None: no one test), its phase, its mode
+
+
+class DroppedCoroutines:
+    """The finalizer's side of a never-awaited coroutine: a decision now, a finding later."""
+
+    def __init__(self, collector: Collector) -> None:
+        self.collector = collector
+        # each with its coroutine, for Python's own warning if the diagnosis fails
+        self._waiting: list[tuple[Callable[[], None], object]] = []
+        self._diagnosing = False
+
+    def dropped(self, coroutine: types.CoroutineType[Any, Any, Any], record: CoroutineRecord | None) -> bool:
+        """Whether the guard reports this coroutine (else Python's own warning is shown). Runs in a
+        finalizer: no import, no source read here."""
+        collector = self.collector
+        if record is not None:
+            if not record.reported:  # a misuse reported already is that coroutine's one report
+                view = collector._scope_view(sys._getframe(), record.owner)
+                mock = mock_of(coroutine)
+                self._waiting.append((functools.partial(collector.mock_dropped, mock, record, view), coroutine))
+            return True
+        code = coroutine.cr_code
+        if code is EXECUTE_MOCK_CALL_CODE:
+            return False  # an AsyncMock call the guard did not watch (a test in 'off' mode)
+        created = self.created(coroutine)
+        if created is None:
+            return False
+        where, owned, known_call_site = created
+        qualname = getattr(coroutine, "__qualname__", code.co_name)
+        if (owned[0], where.path, where.line, qualname) in collector._coroutines_as_values:
+            return True  # reported already, where the test made it a mock's return value
+        context = collector.context
+        running = context.nodeid if context is not None else None
+        job = functools.partial(collector.function_dropped, qualname, where, owned, known_call_site, running)
+        self._waiting.append((job, coroutine))
+        return True
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self._waiting)
+
+    def diagnose(self) -> None:
+        """Turn the coroutines dropped since the last call into findings, in the order they were dropped;
+        never from a finalizer. A coroutine dropped meanwhile (a collection while diagnosing) is diagnosed
+        in the same call. A diagnosis that fails is an internal error, and Python's own warning."""
+        if self._diagnosing:
+            return
+        self._diagnosing = True
+        try:
+            while self._waiting:
+                jobs, self._waiting = self._waiting, []
+                jobs.reverse()
+                while jobs:  # each released once diagnosed: what it held is finalized, and queued, now
+                    self._run(*jobs.pop())
+        finally:
+            self._diagnosing = False
+
+    def _run(self, job: Callable[[], None], coroutine: object) -> None:
+        try:
+            job()
+        except Exception as error:  # noqa: BLE001 - one finding lost, not the run
+            self.collector.internal_error(error)
+            self.collector.instrumentation.warn_as_python_would(coroutine)
+
+    def created(self, coroutine: types.CoroutineType[Any, Any, Any]) -> tuple[Location, Owned, bool] | None:
+        """Where a coroutine (not an AsyncMock's) was created, by whom, and whether that place is its
+        caller (``cr_origin``) or only its definition. None when it is not the user's to fix (made by
+        asyncio, pytest, anyio...) or its test runs with the guard off."""
+        collector = self.collector
+        code = coroutine.cr_code
+        origin = getattr(coroutine, "cr_origin", None)
+        owned = None
+        if origin:
+            if _frames.is_library_location(origin[0][0]):
+                return None
+            where = Location(*origin[0])
+            owned = self.owner_from_origin(origin)
+        else:
+            if _frames.is_library_location(code.co_filename):
+                return None
+            where = Location(code.co_filename, code.co_firstlineno, code.co_name)
+        if owned is None:  # nothing on the creation stack says: the test running now, if it is recent
+            owned = collector._owner()
+            if owned[0] is not None and collector.instrumentation.finalizing_old_garbage:
+                owned = (None, UNKNOWN_TEST, collector.default_mode)  # any earlier test may have made it
+        if owned[2] == "off":
+            return None
+        return where, owned, bool(origin)
+
+    def owner_from_origin(self, origin: tuple[tuple[str, int, str], ...]) -> Owned | None:
+        """The test, or wider-scoped fixture, whose function is on the creation stack (innermost first):
+        the current test, else the latest test of that function; None if none is."""
+        collector = self.collector
+        context = collector.context
+        for filename, _, function in origin:
+            if context is not None and context.runs(filename, function):
+                return context.nodeid, "call", context.mode
+            known = collector._tests_by_function.get((filename, function))
+            if known is not None:
+                return known[0], "call", known[1]
+            fixture = collector._wide_fixtures.get((filename, function))
+            if fixture is not None:
+                return None, fixture, collector.default_mode
+        return None
