@@ -25,6 +25,12 @@ class Poller:
         return 1
 """
 
+# The coroutine function the scheduler cases hand to ``asyncio.run`` (the test patches it).
+TAGS_TOOLS = """
+async def show_tags(repo):
+    return ["a"]
+"""
+
 OLD_CYCLE_TESTS = """
     import gc
     import app

@@ -12,14 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from _guardrun import apply_edits, line_in, rerun_clean, run_guard, write_files
+from _guardrun import TAGS_TOOLS, apply_edits, line_in, rerun_clean, run_guard, write_files
 
 APP = {
     "app/__init__.py": "",
-    "app/tools.py": """
-        async def show_tags(repo):
-            return ["a"]
-        """,
+    "app/tools.py": TAGS_TOOLS,
     "app/cli.py": """
         import asyncio
         from app import tools
@@ -41,6 +38,11 @@ APP = {
                 session.add(item)
 
 
+        def fetch_all(client, keys):
+            for key in keys:
+                client.fetch(key)
+
+
         async def save(session, item):
             session.add(item)
             await session.commit()
@@ -60,13 +62,22 @@ APP = {
     "tests/__init__.py": "",
     "tests/utils/__init__.py": "",
     "tests/utils/fakes.py": """
-        from unittest.mock import AsyncMock
+        from unittest.mock import AsyncMock, MagicMock
+
+        from app import service
 
 
         def make_resolver():
             resolver = AsyncMock()
             resolver.check.return_value = True
             return resolver
+
+
+        def count_fetched(keys):
+            client = MagicMock()
+            client.fetch = AsyncMock()
+            service.fetch_all(client, keys)
+            return client.fetch.call_count
         """,
     "tests/conftest.py": """
         import pytest
@@ -122,6 +133,19 @@ CASES: dict[str, tuple[str, str, str, str, str]] = {
         "resolver.check",
         "tests/utils/fakes.py",
         "resolver = AsyncMock()",
+        "test",
+    ),
+    "helper_that_builds_and_runs": (
+        """
+        from tests.utils import fakes
+
+
+        def test_counts():
+            assert fakes.count_fetched([1, 2]) == 2
+        """,
+        "client.fetch",
+        "tests/utils/fakes.py",
+        "client.fetch = AsyncMock()",
         "test",
     ),
     "helper_through_a_conftest_fixture": (

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import pytest
 
-from _guardrun import apply_edits, line_in, rerun_clean, run_guard, write_files
+from _guardrun import TAGS_TOOLS, apply_edits, line_in, rerun_clean, run_guard, write_files
 
 SCHEDULER_APP = {
     "app/__init__.py": "",
-    "app/tools.py": """
-        async def show_tags(repo):
-            return ["a"]
-        """,
+    "app/tools.py": TAGS_TOOLS,
     "app/cli.py": """
         import asyncio
         from app import tools
@@ -450,3 +447,110 @@ def test_an_async_member_of_the_annotated_result_makes_the_code_wrong(pytester: 
     apply_edits(pytester, [finding])
     assert "await job.wait()" in (pytester.path / "app/waits.py").read_text()
     rerun_clean(pytester, "strict")
+
+
+TWO_PATCHES_ON_A_LINE = {
+    "app/__init__.py": "",
+    "app/store.py": """
+        class Store:
+            async def load(self):
+                return 1
+
+            def save(self, data) -> None:
+                pass
+
+            def save_unannotated(self, data):
+                pass
+        """,
+    "app/service.py": """
+        async def run(store):
+            data = await store.load()
+            store.save(data)
+            return data
+
+
+        async def run_unannotated(store):
+            data = await store.load()
+            store.save_unannotated(data)
+            return data
+        """,
+    "app/cli.py": """
+        import asyncio
+        from app import tools
+
+
+        def tags(repo):
+            tools.log("tags")
+            return asyncio.run(tools.show_tags(repo))
+        """,
+    "app/tools.py": """
+        def log(text):
+            pass
+
+
+        async def show_tags(repo):
+            return ["a"]
+        """,
+    "tests/__init__.py": "",
+}
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+@pytest.mark.parametrize(
+    ("case", "kind", "subject"),
+    [
+        ("async_member", "async-mock-for-sync", "Store.save"),
+        # no annotation says what the real one returns: found when its coroutine is dropped
+        ("async_member_unannotated", "never-awaited", "Store.save_unannotated"),
+        ("scheduler", "never-awaited", "show_tags"),
+    ],
+)
+def test_the_edit_goes_to_the_patch_that_made_the_mock_when_a_line_has_two(
+    pytester: pytest.Pytester, case: str, kind: str, subject: str, mode: str
+) -> None:
+    """``with patch(a), patch(b):`` on one line: the edit changes the patch of the mock the finding is about,
+    the second one here, and leaves the other alone (the rerun fails if it changed the first)."""
+    sources = {
+        "async_member": """
+            from unittest.mock import AsyncMock, patch
+            from app import service
+            from app.store import Store
+
+
+            async def test_run():
+                with patch.object(Store, "load", new_callable=AsyncMock, return_value=1), patch.object(Store, "save", new_callable=AsyncMock):  # <-- patched
+                    assert await service.run(Store()) == 1
+                    Store.save.assert_called_once_with(1)
+            """,
+        "async_member_unannotated": """
+            from unittest.mock import AsyncMock, patch
+            from app import service
+            from app.store import Store
+
+
+            async def test_run():
+                with patch.object(Store, "load", new_callable=AsyncMock, return_value=1), patch.object(Store, "save_unannotated", new_callable=AsyncMock):  # <-- patched
+                    assert await service.run_unannotated(Store()) == 1
+                    Store.save_unannotated.assert_called_once_with(1)
+            """,
+        "scheduler": """
+            from unittest.mock import patch
+            from app import cli
+
+
+            def test_tags():
+                with patch("app.tools.log") as log, patch("app.cli.asyncio.run", return_value=["a"]) as run:  # <-- patched
+                    assert cli.tags("repo") == ["a"]
+                log.assert_called_once_with("tags")
+                run.assert_called_once()
+            """,
+    }
+    write_files(pytester, {**TWO_PATCHES_ON_A_LINE, "tests/test_case.py": sources[case]})
+    run = run_guard(pytester, mode)
+    finding = run.only()
+    assert (finding["kind"], finding["subject"]) == (kind, subject), finding
+    line = line_in(pytester, "tests/test_case.py", "<-- patched")
+    assert finding["change_at"] == {"path": "tests/test_case.py", "line": line}
+    assert finding["edits"], finding["fix"]
+    apply_edits(pytester, [finding])
+    rerun_clean(pytester, mode)

@@ -578,18 +578,32 @@ def _container_name(scope: Scope, root: object) -> str | None:
     return None
 
 
+def _inner_places(place: _Place) -> Iterator[tuple[_Place, tuple[Hop, ...], str]]:
+    """The functions nested in the test, and the helpers it calls (each once), with how the test reaches them."""
+    seen: set[tuple[str, int]] = set()
+    for node in ast.walk(place.node):
+        if node is not place.node and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield _Place(place.path, node, place.globals), (), NESTED_FUNCTION
+        elif isinstance(node, ast.Call) and not builds_mock(node) and not _is_patch_call(node):
+            function = _resolve_function(node.func, place.globals)
+            helper = _place_of(function) if function is not None else None
+            if helper is None or helper.node is place.node or (helper.path, helper.node.lineno) in seen:
+                continue
+            seen.add((helper.path, helper.node.lineno))
+            yield helper, (Hop(HELPER, helper.node.name, function),), HELPER
+
+
 def _nested_binding(scope: Scope, segments: tuple[str, ...], root_class: str) -> Binding | None:
-    """A mock built in a function nested in the test (a ``side_effect`` that returns ``instance``): the
-    nested function's statement that configures ``<local>.<first segment>``, when exactly one does."""
+    """A mock built in a function nested in the test (a ``side_effect`` that returns ``instance``) or in a
+    helper the test calls and that never hands it back (``client = MagicMock()`` and ``client.fetch =
+    AsyncMock()`` before running the code): that function's statement that configures ``<local>.<first
+    segment>``, when exactly one does."""
     place = _test_place(scope)
     if place is None or not segments:
         return None
     found: list[Binding] = []
-    for node in ast.walk(place.node):
-        if node is place.node or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            continue
-        nested = _Place(place.path, node, place.globals)
-        for statement in _own_statements(node.body):
+    for inner, via, how in _inner_places(place):
+        for statement in _own_statements(inner.node.body):
             if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
                 continue
             target = statement.targets[0]
@@ -598,10 +612,10 @@ def _nested_binding(scope: Scope, segments: tuple[str, ...], root_class: str) ->
             if target.attr != segments[0]:
                 continue
             local = target.value.id
-            built = [value for _, value, _ in _bindings_of(place.path, node.body, local)]
+            built = [value for _, value, _ in _bindings_of(inner.path, inner.node.body, local)]
             if built and builds_mock(built[0]) and _call_name(built[0]).endswith(root_class):  # type: ignore[arg-type]
-                name = _source.text_of(place.path, target)
-                found.append(_binding(nested, name, NESTED_FUNCTION, statement, statement.value, ()))
+                name = _source.text_of(inner.path, target)
+                found.append(_binding(inner, name, how, statement, statement.value, via))
     return found[0] if len(found) == 1 else None
 
 
@@ -632,7 +646,8 @@ def _patch_binding(scope: Scope, root: object) -> Binding | None:
     name = site.attribute
     if located is None:
         return Binding(name, PATCH_DECORATOR if site.decorated else WITH_PATCH, site.where)
-    line = located[0]
+    line, _, written = located
+    name = written or name  # ``Store.save`` for ``patch.object(Store, "save")``: how the test reaches it
     where = Location(site.where.path, line, site.where.function)
     tree = _source.module_of(site.where.path)
     statement = _source.statement_at(tree, line) if tree is not None else None

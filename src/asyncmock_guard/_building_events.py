@@ -221,7 +221,7 @@ class BuildingEvents:
             line, call, written = site
             where = Location(where.path, line, where.function)
             subject = written or subject
-        remedy = async_mock_for_sync.patched(subject, evidence, where, call, rootdir=self.collector.rootdir)
+        remedy = async_mock_for_sync.patched(subject, evidence, where, call, attribute, rootdir=self.collector.rootdir)
         # Its coroutines, if later dropped or misused, are this same finding (see _merge_with_sync_evidence).
         explicit = ExplicitAsyncMock(
             weakref.ref(mock), where, subject, evidence, owner=owned[0], phase=owned[1], mode=owned[2]

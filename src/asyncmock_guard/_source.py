@@ -129,16 +129,17 @@ def _target_of(path: str, statement: ast.stmt, call: ast.Call) -> str | None:
             if isinstance(attribute, ast.Constant) and isinstance(attribute.value, str):
                 return f"{text_of(path, node.args[0])}.{attribute.value}"
         if name in ("patch", "object") and any(k.arg == "new" and k.value is call for k in node.keywords):
-            return _patched_name(path, node)
+            return patched_name(path, node)
         if name == "patch" and len(node.args) >= 2 and node.args[1] is call:
-            return _patched_name(path, node)
+            return patched_name(path, node)
         for keyword in node.keywords:
             if keyword.value is call and keyword.arg in ("return_value", "side_effect"):
                 return None
     return None
 
 
-def _patched_name(path: str, patch_call: ast.Call) -> str | None:
+def patched_name(path: str, patch_call: ast.Call) -> str | None:
+    """What a ``patch(...)``/``patch.object(...)`` call patches, as written (``send_email``, ``Store.save``)."""
     if not patch_call.args:
         return None
     first = patch_call.args[0]
@@ -242,7 +243,7 @@ def patch_call(path: str, line: int, attribute: str, *, decorated: bool) -> tupl
         for node in ast.walk(root):
             if not isinstance(node, ast.Call) or callee_name(node) not in ("patch", "object"):
                 continue
-            written = _patched_name(path, node)
+            written = patched_name(path, node)
             if written is not None and (written == attribute or written.endswith(f".{attribute}")):
                 text = text_of(path, node)
                 return node.lineno, f"@{text}" if node is root and decorated else text, written

@@ -149,6 +149,9 @@ def explicit_construction(scope: _binding.Scope, member: object, old: str, new: 
     if binding is None or binding.where is None:
         return None
     path = binding.where.path
+    site = scope.patches.get(id(member))
+    if not bound.segments and site is not None and binding.how in (_binding.WITH_PATCH, _binding.PATCH_DECORATOR):
+        return patch_to_magic_mock(binding.where, site.attribute) if (old, new) == ("AsyncMock", "MagicMock") else None
     if not bound.segments:
         value = binding.value
     else:
@@ -159,8 +162,10 @@ def explicit_construction(scope: _binding.Scope, member: object, old: str, new: 
     return None
 
 
-def patch_call_node(where: Location) -> ast.Call | None:
-    """The ``patch(...)``/``patch.object(...)`` call at ``where``: in its statement, or a decorator there."""
+def patch_call_node(where: Location, *, call: str | None = None, attribute: str | None = None) -> ast.Call | None:
+    """The ``patch(...)``/``patch.object(...)`` call at ``where``: in its statement, or a decorator there.
+    Of several on that line (``with patch(a), patch(b):``), the one written ``call`` (a decorator's with its
+    ``@``) or patching ``attribute``; None when that does not single one out."""
     tree = _source.module_of(where.path)
     if tree is None:
         return None
@@ -173,11 +178,44 @@ def patch_call_node(where: Location) -> ast.Call | None:
         for decorator in node.decorator_list
         if decorator.lineno == where.line
     ]
-    for root in roots:
-        for node in ast.walk(root):
-            if isinstance(node, ast.Call) and node.lineno == where.line and _source.callee_name(node) in _PATCHES:
-                return node
+    found = {
+        id(node): node
+        for root in roots
+        for node in ast.walk(root)
+        if isinstance(node, ast.Call) and node.lineno == where.line and _source.callee_name(node) in _PATCHES
+    }
+    candidates = list(found.values())
+    if call is not None:
+        candidates = [node for node in candidates if _source.text_of(where.path, node) == call.removeprefix("@")]
+    if attribute is not None:
+        candidates = [node for node in candidates if _patches_attribute(where.path, node, attribute)]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _patches_attribute(path: str, node: ast.Call, attribute: str) -> bool:
+    written = _source.patched_name(path, node)
+    return written is not None and (written == attribute or written.endswith(f".{attribute}"))
+
+
+def patch_to_magic_mock(where: Location, attribute: str) -> Edit | None:
+    """The patch call at ``where`` that patches ``attribute`` with an AsyncMock, made to patch it with a
+    MagicMock: ``new_callable=AsyncMock``, ``new=AsyncMock(...)`` or ``patch.object(x, "a", AsyncMock(...))``."""
+    node = patch_call_node(where, attribute=attribute)
+    if node is None:
+        return None
+    for keyword in node.keywords:
+        if keyword.arg == "new_callable" and _is_async_mock_name(keyword.value):
+            return _edits.replace_node(where.path, keyword.value, "MagicMock")
+    for value in (*node.args, *(keyword.value for keyword in node.keywords if keyword.arg == "new")):
+        if isinstance(value, ast.Call) and _source.callee_name(value) == "AsyncMock":
+            return _replace_mock_class(where.path, value, "MagicMock")
     return None
+
+
+def _is_async_mock_name(node: ast.expr) -> bool:
+    return (isinstance(node, ast.Name) and node.id == "AsyncMock") or (
+        isinstance(node, ast.Attribute) and node.attr == "AsyncMock"
+    )
 
 
 _PATCHES = frozenset({"patch", "object"})

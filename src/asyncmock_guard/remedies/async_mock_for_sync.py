@@ -21,9 +21,10 @@ from asyncmock_guard._source import call_at
 from asyncmock_guard.remedies._mock_edits import (
     MOCK_MODULE,
     added_lines,
-    patch_call_node,
+    patch_to_magic_mock,
     replace_class_at,
     where_to_edit,
+    with_import,
 )
 from asyncmock_guard.remedies._remedy import SAFE, Remedy
 
@@ -63,37 +64,13 @@ def assigned_edits(where: Location, evidence: SyncEvidence) -> tuple[_edits.Edit
     return tuple(dict.fromkeys(edits))
 
 
-def _is_async_mock_name(node: ast.expr) -> bool:
-    return (isinstance(node, ast.Name) and node.id == "AsyncMock") or (
-        isinstance(node, ast.Attribute) and node.attr == "AsyncMock"
-    )
-
-
-def _patched_edits(where: Location) -> tuple[_edits.Edit, ...]:
-    node = patch_call_node(where)
-    if node is None:
-        return ()
-    made = [
-        _edits.replace_node(where.path, keyword.value, "MagicMock")
-        for keyword in node.keywords
-        if keyword.arg == "new_callable" and _is_async_mock_name(keyword.value)
-    ]
-    if not made:  # ``new=AsyncMock(...)``, or ``patch.object(x, "attr", AsyncMock(...))``
-        for value in (*node.args, *(keyword.value for keyword in node.keywords if keyword.arg == "new")):
-            if isinstance(value, ast.Call) and _source.callee_name(value) == "AsyncMock":
-                line = Location(where.path, value.lineno, where.function)
-                return replace_class_at(line, "AsyncMock", "MagicMock")
-    edits = [edit for edit in made if edit is not None]
-    if not edits:
-        return ()
-    imported = _edits.ensure_import(where.path, MOCK_MODULE, "MagicMock")
-    return (*edits, imported) if imported is not None else tuple(edits)
-
-
-def patched(subject: str, evidence: SyncEvidence, where: Location, call: str | None, *, rootdir: str | None) -> Remedy:
+def patched(
+    subject: str, evidence: SyncEvidence, where: Location, call: str | None, attribute: str, *, rootdir: str | None
+) -> Remedy:
     """``patch(...)`` that puts an AsyncMock on a synchronous attribute."""
     message, fix = _patched_text(subject, evidence, where, call, rootdir=rootdir)
-    edits = _patched_edits(where)
+    edit = patch_to_magic_mock(where, attribute)
+    edits = with_import([edit], where.path, "MagicMock") if edit is not None else ()
     if not edits:
         return Remedy(f"{message} (No edit is offered: the patch call cannot be read.)", fix, change_at=where)
     lines = [where_to_edit(edits, rootdir), *added_lines(edits)]

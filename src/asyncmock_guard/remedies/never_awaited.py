@@ -38,8 +38,8 @@ def remedy(diagnosis: MockDiagnosis) -> Remedy:
 
 def _closing_edits(patch_site: tuple[Location, str], closing: str) -> tuple[Edit, ...]:
     """``side_effect=<closing>`` added to the patch call as written (a decorator or a ``with``)."""
-    where, _ = patch_site
-    node = patch_call_node(where)
+    where, call = patch_site
+    node = patch_call_node(where, call=call)
     if node is None or any(keyword.arg == "side_effect" for keyword in node.keywords):
         return ()
     span = _edits.span_of(where.path, node)
