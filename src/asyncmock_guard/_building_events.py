@@ -86,7 +86,7 @@ class BuildingEvents:
             fix = "\n".join([fix, *alternatives])
         remedy = async_mock_for_sync.with_edits(message, fix, explicit.edits, self.collector.rootdir)
         owned = (explicit.owner, explicit.phase, explicit.mode)
-        self.collector._add_remedied(
+        self.collector.add_remedied(
             FindingKind.ASYNC_MOCK_FOR_SYNC, owned, explicit.subject, explicit.where, remedy, operation=operation
         )
 
@@ -97,24 +97,24 @@ class BuildingEvents:
 
         code = frame.f_code
         key = (code.co_filename, frame.f_lineno, mock_class.__name__)
-        known = self.collector._positional_spec_lines.get(key)
+        known = self.collector.positional_spec_lines.get(key)
         if known is None:  # a fixture makes its mocks on the same line for every test: read it once
             known = _source.call_at(key[0], key[1], key[2], positional=True) is not None
-            self.collector._positional_spec_lines[key] = known
+            self.collector.positional_spec_lines[key] = known
         return known
 
     def spec_is_data(self, mock_class: type, spec: object, frame: FrameType) -> None:
         from asyncmock_guard import _source
         from asyncmock_guard.remedies import spec_is_data
 
-        owned = self.collector._building_owner(frame)
+        owned = self.collector.owners.building_owner(frame)
         if owned is None:
             return
         where = _frames.frame_location(frame)
         site = _source.call_at(where.path, where.line, mock_class.__name__, positional=True)
         subject = site.target if site is not None and site.target else f"{mock_class.__name__}(...)"
         remedy = spec_is_data.remedy(site, mock_class.__name__, spec, subject, where, rootdir=self.collector.rootdir)
-        self.collector._add_remedied(FindingKind.SPEC_IS_DATA, owned, subject, where, remedy)
+        self.collector.add_remedied(FindingKind.SPEC_IS_DATA, owned, subject, where, remedy)
 
     def data_mock_awaited(
         self, parent: object, construction: DataConstruction, frame: FrameType, *, at_construction: type | None
@@ -122,11 +122,11 @@ class BuildingEvents:
         from asyncmock_guard import _naming, _source
         from asyncmock_guard.remedies import spec_is_data
 
-        owned = self.collector._building_owner(frame)
+        owned = self.collector.owners.building_owner(frame)
         if owned is None:
             return
         if parent is not None:
-            subject = f"{_naming.subject_of(parent, self.collector._names(frame, owned[0]))}.return_value"
+            subject = f"{_naming.subject_of(parent, self.collector.owners.names(frame, owned[0]))}.return_value"
         else:
             here = _frames.frame_location(frame)
             site = _source.call_at(here.path, here.line, at_construction.__name__ if at_construction else "")
@@ -134,7 +134,7 @@ class BuildingEvents:
         where = construction.where
         site = _source.call_at(where.path, where.line, construction.class_name, positional=True)
         remedy = spec_is_data.data_as_awaited_result(site, construction, subject, where, self.collector.rootdir)
-        self.collector._add_remedied(FindingKind.SPEC_IS_DATA, owned, subject, where, remedy)
+        self.collector.add_remedied(FindingKind.SPEC_IS_DATA, owned, subject, where, remedy)
 
     def coroutine_as_return_value(
         self, mock: object | None, slot: str, value: object, frame: FrameType, *, at_construction: type | None
@@ -142,7 +142,7 @@ class BuildingEvents:
         from asyncmock_guard import _naming, _source
         from asyncmock_guard.remedies import coroutine_as_return_value
 
-        owned = self.collector._building_owner(frame)
+        owned = self.collector.owners.building_owner(frame)
         if owned is None:
             return
         where = _frames.frame_location(frame)
@@ -154,9 +154,9 @@ class BuildingEvents:
             code = getattr(item, "cr_code", None)
             if code is not None:
                 qualname = getattr(item, "__qualname__", code.co_name)
-                self.collector._coroutines_as_values.add((owned[0], where.path, where.line, qualname))
+                self.collector.coroutines_as_values.add((owned[0], where.path, where.line, qualname))
         if mock is not None:
-            subject = _naming.subject_of(mock, self.collector._names(frame, owned[0]))
+            subject = _naming.subject_of(mock, self.collector.owners.names(frame, owned[0]))
             site = None
         else:
             site = _source.call_at(where.path, where.line, at_construction.__name__ if at_construction else "")
@@ -171,7 +171,7 @@ class BuildingEvents:
             rootdir=self.collector.rootdir,
             awaited=_naming.is_async_mock_class(mock_class),
         )
-        self.collector._add_remedied(
+        self.collector.add_remedied(
             FindingKind.COROUTINE_AS_RETURN_VALUE, owned, subject, where, remedy, operation=slot
         )
 
@@ -180,7 +180,7 @@ class BuildingEvents:
         from asyncmock_guard._known_sync import Returns
         from asyncmock_guard.remedies import async_mock_for_sync
 
-        owned = self.collector._building_owner(frame)
+        owned = self.collector.owners.building_owner(frame)
         if owned is None:
             return
         evidence = _evidence.for_member(parent, name, self.collector.user_entries)
@@ -190,11 +190,11 @@ class BuildingEvents:
         where = _frames.frame_location(frame)
         site = _source.call_at(where.path, where.line, "AsyncMock")
         written = site.target if site is not None and site.target and site.target.endswith(f".{name}") else None
-        subject = written or f"{_naming.subject_of(parent, self.collector._names(frame, owner))}.{name}"
+        subject = written or f"{_naming.subject_of(parent, self.collector.owners.names(frame, owner))}.{name}"
         explicit = ExplicitAsyncMock(weakref.ref(value), where, subject, evidence, owner=owner, phase=phase, mode=mode)
         if evidence.returns in (Returns.VALUE, Returns.ASYNC_CONTEXT_MANAGER):
             explicit.edits = async_mock_for_sync.assigned_edits(where, evidence)
-        self.collector._explicit_async[id(value)] = explicit
+        self.collector.explicit_async[id(value)] = explicit
         if evidence.firm:
             explicit.reported = True
             self.report_explicit(explicit, None, None)
@@ -205,7 +205,7 @@ class BuildingEvents:
         from asyncmock_guard import _evidence, _source
         from asyncmock_guard.remedies import async_mock_for_sync
 
-        owned = self.collector._building_owner(sys._getframe())
+        owned = self.collector.owners.building_owner(sys._getframe())
         if owned is None:
             return
         evidence = _evidence.for_patched(target, attribute, original, self.collector.user_entries)
@@ -227,8 +227,8 @@ class BuildingEvents:
             weakref.ref(mock), where, subject, evidence, owner=owned[0], phase=owned[1], mode=owned[2]
         )
         explicit.reported = True
-        self.collector._explicit_async[id(mock)] = explicit
-        self.collector._add_remedied(FindingKind.ASYNC_MOCK_FOR_SYNC, owned, subject, where, remedy)
+        self.collector.explicit_async[id(mock)] = explicit
+        self.collector.add_remedied(FindingKind.ASYNC_MOCK_FOR_SYNC, owned, subject, where, remedy)
 
     def explain_failure(self, error: BaseException) -> None:
         """Called with the exception a test phase failed with, before pytest formats it."""
@@ -243,7 +243,7 @@ class BuildingEvents:
             current = current.__cause__ or current.__context__
 
     def explain_type_error(self, error: TypeError) -> None:
-        owned = self.collector._building_owner()
+        owned = self.collector.owners.building_owner()
         if owned is None:
             return
         entries = _frames.traceback_entries(error)
@@ -273,10 +273,10 @@ class BuildingEvents:
 
         context = self.collector.context
         if context is None or context.nodeid != owner:
-            return self.collector._names(None, owner)
+            return self.collector.owners.names(None, owner)
         frames = [entry.tb_frame for entry in entries if entry.tb_frame.f_code in context.codes]
         names = _binding.scope_of(frames[-1:], context.funcargs).names
-        for key, name in self.collector._names(None, owner).items():
+        for key, name in self.collector.owners.names(None, owner).items():
             names.setdefault(key, name)
         return names
 
@@ -300,7 +300,7 @@ class BuildingEvents:
             return
         where = Location(frame.f_code.co_filename, entry.tb_lineno, _frames.code_name(frame.f_code))
         subject = _naming.subject_of(target, names)
-        scope = self.collector._scope(None, owned[0])
+        scope = self.collector.owners.scope(None, owned[0])
         for key, name in names.items():
             scope.names.setdefault(key, name)
         remedy = awaited_sync_mock.remedy(
@@ -308,4 +308,4 @@ class BuildingEvents:
         )
         subject = _binding.bind(target, scope).subject
         add_note(error, f"asyncmock-guard: {remedy.message}")
-        self.collector._add_remedied(FindingKind.AWAITED_SYNC_MOCK, owned, subject, where, remedy, operation="await")
+        self.collector.add_remedied(FindingKind.AWAITED_SYNC_MOCK, owned, subject, where, remedy, operation="await")

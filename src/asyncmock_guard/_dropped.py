@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, Any
 from asyncmock_guard import _frames
 from asyncmock_guard._findings import UNKNOWN_TEST, Location
 from asyncmock_guard._instrumentation import EXECUTE_MOCK_CALL_CODE, CoroutineRecord, mock_of
+from asyncmock_guard._owners import Owned
 
 if TYPE_CHECKING:
     from asyncmock_guard._collector import Collector
-
-Owned = tuple[str | None, str, str]  # the test (None: no one test), its phase, its mode
 
 
 class DroppedCoroutines:
@@ -42,7 +41,7 @@ class DroppedCoroutines:
         collector = self.collector
         if record is not None:
             if not record.reported:  # a misuse reported already is that coroutine's one report
-                view = collector._scope_view(sys._getframe(), record.owner)
+                view = collector.owners.scope_view(sys._getframe(), record.owner)
                 mock = mock_of(coroutine)
                 self._waiting.append((functools.partial(collector.mock_dropped, mock, record, view), coroutine))
             return True
@@ -54,7 +53,7 @@ class DroppedCoroutines:
             return False
         where, owned, known_call_site = created
         qualname = getattr(coroutine, "__qualname__", code.co_name)
-        if (owned[0], where.path, where.line, qualname) in collector._coroutines_as_values:
+        if (owned[0], where.path, where.line, qualname) in collector.coroutines_as_values:
             return True  # reported already, where the test made it a mock's return value
         context = collector.context
         running = context.nodeid if context is not None else None
@@ -107,7 +106,7 @@ class DroppedCoroutines:
                 return None
             where = Location(code.co_filename, code.co_firstlineno, code.co_name)
         if owned is None:  # nothing on the creation stack says: the test running now, if it is recent
-            owned = collector._owner()
+            owned = collector.owners.owner()
             if owned[0] is not None and collector.instrumentation.finalizing_old_garbage:
                 owned = (None, UNKNOWN_TEST, collector.default_mode)  # any earlier test may have made it
         if owned[2] == "off":
@@ -122,10 +121,10 @@ class DroppedCoroutines:
         for filename, _, function in origin:
             if context is not None and context.runs(filename, function):
                 return context.nodeid, "call", context.mode
-            known = collector._tests_by_function.get((filename, function))
+            known = collector.owners.tests_by_function.get((filename, function))
             if known is not None:
                 return known[0], "call", known[1]
-            fixture = collector._wide_fixtures.get((filename, function))
+            fixture = collector.owners.wide_fixtures.get((filename, function))
             if fixture is not None:
                 return None, fixture, collector.default_mode
         return None

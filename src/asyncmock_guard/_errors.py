@@ -7,7 +7,9 @@ too (a report file it cannot write, a worker's file it cannot read).
 
 from __future__ import annotations
 
+import contextlib
 import traceback
+from collections.abc import Iterator
 
 _MAX_KEPT = 20  # tracebacks kept; all are counted
 
@@ -23,3 +25,11 @@ class InternalErrors:
         self.count += 1
         if len(self.tracebacks) < _MAX_KEPT:
             self.tracebacks.append("".join(traceback.format_exception(type(error), error, error.__traceback__)))
+
+    @contextlib.contextmanager
+    def shielded(self) -> Iterator[None]:
+        """An error of the guard itself is recorded (one warning at the end); the user's run goes on."""
+        try:
+            yield
+        except Exception as error:  # noqa: BLE001
+            self.record(error)

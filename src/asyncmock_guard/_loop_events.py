@@ -50,10 +50,10 @@ class LoopEvents:
         """Keep a reported coroutine alive: collected later, it would be reported again as never-awaited."""
         real = _event_loop.unwrapped(coroutine)
         if _event_loop.is_unstarted(real):
-            self.collector._reported_coroutines[id(real)] = real
+            self.collector.reported_coroutines[id(real)] = real
 
     def is_reported(self, coroutine: Any) -> bool:
-        return id(_event_loop.unwrapped(coroutine)) in self.collector._reported_coroutines
+        return id(_event_loop.unwrapped(coroutine)) in self.collector.reported_coroutines
 
     def coroutine_identity(
         self, coroutine: Any, names: Mapping[int, str] | None
@@ -67,7 +67,7 @@ class LoopEvents:
         real = _event_loop.unwrapped(coroutine)
         if isinstance(record, CoroutineRecord):
             record.reported = record.settled = True
-            scope = self.collector._scope(None, record.owner)
+            scope = self.collector.owners.scope(None, record.owner)
             if names is not None:
                 scope.names.update(names)
             owned = (record.owner, record.phase, record.mode)
@@ -123,7 +123,7 @@ class LoopEvents:
         if failed is None:
             return
         frame = failed.user_entry.tb_frame
-        owned = self.collector._building_owner(frame)
+        owned = self.collector.owners.building_owner(frame)
         if owned is None:
             return
         # The function's plain name, as creation stacks (``cr_origin``) give it for the other findings
@@ -167,7 +167,7 @@ class LoopEvents:
             " what the task does matters to it.)"
         )
         change_at = test_line.where if test_line is not None else where
-        self.collector._add_finding(
+        self.collector.add_finding(
             FindingKind.NO_RUNNING_LOOP,
             owned,
             subject=subject,
@@ -240,23 +240,23 @@ class LoopEvents:
 
     def scheduler_mock_made(self, mock: object, frame: FrameType | None) -> None:
         """A mock named like a scheduler was made: remember it, and find the test's frame for its names."""
-        if self.collector._building_owner(frame) is None:  # the guard is off for this test
+        if self.collector.owners.building_owner(frame) is None:  # the guard is off for this test
             return
         context = self.collector.context
         if context is not None and context.phase == "call" and context.test_frame is None:
-            self.collector._find_test_frame(frame)
-        self.collector._scheduler_mocks[id(mock)] = SchedulerMock(mock)
+            self.collector.owners.find_test_frame(frame)
+        self.collector.scheduler_mocks[id(mock)] = SchedulerMock(mock)
 
     def scheduler_mock_patched(self, mock: object, patched: str, where: Location, *, decorated: bool) -> None:
         """A scheduler was patched with a mock (``patch("asyncio.create_task")``): remember the patch as
         written, and what it patched (``asyncio.create_task``)."""
         from asyncmock_guard import _source
 
-        entry = self.collector._scheduler_mocks.get(id(mock))
+        entry = self.collector.scheduler_mocks.get(id(mock))
         if entry is None or entry.mock() is not mock:
-            if self.collector._building_owner(sys._getframe()) is None:
+            if self.collector.owners.building_owner(sys._getframe()) is None:
                 return
-            entry = self.collector._scheduler_mocks[id(mock)] = SchedulerMock(mock)
+            entry = self.collector.scheduler_mocks[id(mock)] = SchedulerMock(mock)
         entry.patched_name = patched
         site = _source.patch_call(where.path, where.line, patched.rpartition(".")[2], decorated=decorated)
         if site is not None:
@@ -266,12 +266,12 @@ class LoopEvents:
     def check_scheduler_mocks(self, *, test_ended: bool) -> None:
         """Coroutines that a mock scheduler was handed since the last look and that nothing started;
         when the test has ended, its mocks are no longer held."""
-        for key, entry in list(self.collector._scheduler_mocks.items()):
+        for key, entry in list(self.collector.scheduler_mocks.items()):
             mock = entry.mock()
             if test_ended:
                 entry.kept = None
             if mock is None:
-                del self.collector._scheduler_mocks[key]
+                del self.collector.scheduler_mocks[key]
                 continue
             calls = getattr(mock, "call_args_list", None)
             if not isinstance(calls, list):
@@ -290,9 +290,9 @@ class LoopEvents:
         the test than the creation stack CPython records, they would otherwise be finalized by a later
         garbage collection and blamed on whichever test runs then."""
         context = self.collector.context
-        if context is None or not self.collector._patches:
+        if context is None or not self.collector.owners.patches:
             return
-        for reference, site, owner in list(self.collector._patches.values()):
+        for reference, site, owner in list(self.collector.owners.patches.values()):
             root = reference()
             if root is None or owner != context.nodeid:
                 continue
@@ -323,9 +323,11 @@ class LoopEvents:
             return
         name, where, owned, from_mock = identity
         self.hold_reported(coroutine)
-        bound = _binding.bind(mock, self.collector._scope(None, owned[0]))
+        bound = _binding.bind(mock, self.collector.owners.scope(None, owned[0]))
         handle = bound.subject if bound.binding is not None and bound.binding.how != _binding.UNNAMED else None
-        scheduler = entry.patched_name or handle or _naming.subject_of(mock, self.collector._names(None, owned[0]))
+        scheduler = (
+            entry.patched_name or handle or _naming.subject_of(mock, self.collector.owners.names(None, owned[0]))
+        )
         args, kwargs = call.args, call.kwargs
         scheduling = no_running_loop.Scheduling(
             scheduler,
@@ -345,7 +347,7 @@ class LoopEvents:
             from_mock=from_mock,
             side_effect_of=bound if vars(mock).get("_mock_side_effect") is not None and handle is not None else None,
         )
-        self.collector._add_finding(
+        self.collector.add_finding(
             FindingKind.NEVER_AWAITED,
             owned,
             subject=name,

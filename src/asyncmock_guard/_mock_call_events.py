@@ -37,7 +37,7 @@ class MockCallEvents:
 
         where = _frames.frame_location(frame)
         mock = mock_of(coroutine)
-        scope = self.collector._scope(frame, record.owner)
+        scope = self.collector.owners.scope(frame, record.owner)
         if record.reported:
             subject = _naming.subject_of(mock, scope.names)
             return self.misuse_note(subject, operation, where)
@@ -97,7 +97,7 @@ class MockCallEvents:
             message, fix = async_mock_for_sync.child(diagnosis.subject, evidence, message, fix)
             if not evidence.by_name_only:
                 kind = FindingKind.ASYNC_MOCK_FOR_SYNC
-        self.collector._add_finding(
+        self.collector.add_finding(
             kind,
             (record.owner, record.phase, record.mode),
             subject=diagnosis.subject,
@@ -123,7 +123,7 @@ class MockCallEvents:
 
     def explicit_for(self, mock: object) -> ExplicitAsyncMock | None:
         """The record of ``mock`` as an explicit AsyncMock on a sync member (checked by identity: ids recur)."""
-        explicit = self.collector._explicit_async.get(id(mock))
+        explicit = self.collector.explicit_async.get(id(mock))
         return explicit if explicit is not None and explicit.mock() is mock else None
 
     def member_evidence(self, mock: object) -> SyncEvidence | None:
@@ -175,7 +175,7 @@ class MockCallEvents:
         message = remedy.message
         if phase == UNKNOWN_TEST and running is not None:
             message += never_awaited.made_by_an_unknown_test(running)
-        self.collector._add_finding(
+        self.collector.add_finding(
             FindingKind.NEVER_AWAITED,
             owned,
             subject=qualname,

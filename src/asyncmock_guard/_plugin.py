@@ -14,27 +14,26 @@ them: one summary, one report file, one baseline update.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gc
-import json
-import os
 import shutil
 import sys
 import tempfile
-import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from types import CodeType
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import asyncmock_guard
-from asyncmock_guard import _config, _reporting
-from asyncmock_guard._baseline import Baseline, Key, Reconciliation, reconcile, render
+from asyncmock_guard import _config, _reporting, _xdist
+from asyncmock_guard._baseline import Baseline, Key
+from asyncmock_guard._baseline_run import BaselineRun
 from asyncmock_guard._config import Mode, Modes
 from asyncmock_guard._errors import InternalErrors
-from asyncmock_guard._findings import UNKNOWN_TEST, Finding, relative_path
+from asyncmock_guard._findings import Finding
+from asyncmock_guard._outcomes import Outcomes
+from asyncmock_guard._session_report import SessionReport
 
 if TYPE_CHECKING:
     from _pytest.fixtures import FixtureDef
@@ -43,13 +42,6 @@ if TYPE_CHECKING:
     from asyncmock_guard._collector import Collector, TestContext
 
 _PLUGIN_NAME = "asyncmock-guard-session"
-_XDIST_PLUGIN_NAME = "asyncmock-guard-xdist"
-_REPORT_ATTRIBUTE = "asyncmock_guard"  # the findings a pytest-xdist worker attaches to a test report
-_WORKER_OUTPUT_KEY = "asyncmock_guard"
-_LATE_DIRECTORY_KEY = "asyncmock_guard_late"  # in a worker's workerinput: where it leaves its late findings
-_JUNIT_PROPERTY = "asyncmock_guard"
-# What runs in every session outside the tests (the wide fixtures are added as they are set up).
-_SESSION_PHASES = frozenset({"conftest import", "collection", "between tests", "session end", UNKNOWN_TEST})
 _mode_key = pytest.StashKey[str]()  # the test's mode, as the plain string the collector compares
 _early_collector_key = pytest.StashKey["Collector"]()
 
@@ -127,15 +119,6 @@ def _forget_last_failure() -> None:
             delattr(sys, name)
 
 
-def _fail(report: pytest.TestReport, text: str) -> None:
-    """A passed phase becomes a failure with ``text``; a failed or skipped one shows ``text`` too."""
-    if report.passed:
-        report.outcome = "failed"
-        report.longrepr = text
-    else:
-        report.sections.append(("asyncmock-guard", text))
-
-
 class GuardPlugin:
     """Session state of the guard, registered by ``pytest_configure``; all of it lives here."""
 
@@ -147,15 +130,15 @@ class GuardPlugin:
         self.mode = modes.session
         self.report_path = report_path
         self.rootdir = str(config.rootpath)
-        baseline_path, self.updating_baseline = _config.baseline(config)
-        if self.updating_baseline and not modes.installs:
+        baseline_path, updating = _config.baseline(config)
+        if updating and not modes.installs:
             raise pytest.UsageError(
                 f"asyncmock-guard: {_config.UPDATE_BASELINE_OPTION} cannot record findings with the guard off"
             )
-        self.baseline: Baseline | None = None
+        self.baseline: BaselineRun | None = None
         if baseline_path is not None and modes.installs:
-            self.baseline = Baseline.load(baseline_path, missing_ok=self.updating_baseline)
-        self.github = _config.github_annotations(config)
+            loaded = Baseline.load(baseline_path, missing_ok=updating)
+            self.baseline = BaselineRun(loaded, updating=updating, rootdir=self.rootdir)
         self.junit = report_path is not None and bool(config.getoption("xmlpath", None))
         self.is_worker = hasattr(config, "workerinput")
         # A pytest-xdist controller runs no test: its workers watch them, and it only gathers. Foreseen
@@ -163,6 +146,8 @@ class GuardPlugin:
         self.is_controller = _config.runs_no_tests(config, early=False)
         self.user_entries = _config.sync_methods(config)
         self.errors = early.errors if early is not None else InternalErrors()
+        github = _config.github_annotations(config)
+        self.terminal = SessionReport(config, self.errors, rootdir=self.rootdir, github=github)
         # The collector, with its instrumentation, exists in a process that runs tests with the guard on.
         self.collector: Collector | None = None
         watches = modes.installs and not self.is_controller
@@ -176,22 +161,10 @@ class GuardPlugin:
                 early.drain()  # what a controller's own conftest import showed, every worker shows too
         elif watches:
             self.collector = self._new_collector()
-        # Everything found in this session (gathered from the workers under pytest-xdist), in order.
-        self.findings: list[Finding] = []
-        self.unattributed_strict: list[Finding] = []
-        self._after_last_test: list[Finding] = []  # a pytest-xdist worker's, sent with its final output
-        self._seen_outside_tests: set[tuple[object, ...]] = set()
-        # What this session covered, for the baseline: tests that ran, and the entries outside any test
-        # whose phase and file this session went through.
-        self.tests_run: set[str] = set()
-        self.phases_run: set[str] = set(_SESSION_PHASES)
-        self.covered_outside_tests: set[Key] = set()
-        self.reconciliation: Reconciliation | None = None
+        self.outcomes = Outcomes(self.rootdir, self.baseline, self.errors, is_worker=self.is_worker, junit=self.junit)
         self.session: pytest.Session | None = None
         # A pytest-xdist controller's directory where each worker leaves what pytest's final collection found.
         self.late_directory: str | None = None
-        self._internal_errors_recorded = 0  # how many of them the warnings summary shows
-        self._item: pytest.Item | None = None
         # Parametrized tests share their function: its code objects are looked up once.
         self._codes_by_function: dict[object, tuple[frozenset[CodeType], bool]] = {}
         # The function-scoped FixtureDefs seen (by id, with the object itself, so that the id is not reused).
@@ -233,8 +206,7 @@ class GuardPlugin:
         if self.report_path:
             parts.append(f"report: {self.report_path}")
         if self.baseline is not None:
-            action = "updating" if self.updating_baseline else f"{sum(self.baseline.entries.values())} accepted"
-            parts.append(f"baseline: {self.baseline.path} ({action})")
+            parts.append(self.baseline.header())
         return ", ".join(parts)
 
     @pytest.hookimpl(tryfirst=True)
@@ -253,10 +225,10 @@ class GuardPlugin:
         if not self.is_controller:
             return
         if self.modes.installs:
-            with self._shielded():
+            with self.errors.shielded():
                 self.late_directory = tempfile.mkdtemp(prefix="asyncmock-guard-late-")
                 self.config.add_cleanup(functools.partial(shutil.rmtree, self.late_directory, ignore_errors=True))
-        self.config.pluginmanager.register(XdistController(self), _XDIST_PLUGIN_NAME)
+        self.config.pluginmanager.register(_xdist.XdistController(self), _xdist.PLUGIN_NAME)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -276,11 +248,12 @@ class GuardPlugin:
         if fixturedef.scope == "function":
             self._per_test_fixtures[id(fixturedef)] = fixturedef  # pytest keeps each one for the session
             return
-        with self._shielded():
+        with self.errors.shielded():
             codes, _ = self._codes_of(fixturedef.func)
             label = f"{fixturedef.scope} fixture {fixturedef.argname}"
-            self.phases_run.add(label)
-            collector.fixture_set_up(label, codes)
+            if self.baseline is not None:
+                self.baseline.phases_run.add(label)
+            collector.owners.fixture_set_up(label, codes)
 
     # --- test phases ---------------------------------------------------------------------------------
     # Two plain hooks per phase boundary, no wrappers: this runs for every test of every suite.
@@ -292,14 +265,14 @@ class GuardPlugin:
             return
         try:
             mode = item.stash.get(_mode_key, None) or _config.MODE_TEXT[_config.item_mode(item, self.modes)]
-            self._item = item
+            self.outcomes.item = item
             codes, is_async = self._codes_of(getattr(item, "obj", None))
             collector.enter_test(
                 item.nodeid, codes, mode, getattr(item, "funcargs", None), is_async=is_async, item=item
             )
         except pytest.UsageError:
             raise
-        except Exception as error:  # noqa: BLE001 - see _shielded
+        except Exception as error:  # noqa: BLE001 - see InternalErrors.shielded
             self.errors.record(error)
 
     @pytest.hookimpl(tryfirst=True)
@@ -313,21 +286,21 @@ class GuardPlugin:
             return
         try:
             collector.explain_failure(excinfo.value)
-        except Exception as error:  # noqa: BLE001 - see _shielded
+        except Exception as error:  # noqa: BLE001 - see InternalErrors.shielded
             self.errors.record(error)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """A phase just ended: finish it, and put its findings on its report before anyone reads it."""
         if self.baseline is not None and report.when == "setup" and report.outcome != "skipped":
-            self.tests_run.add(report.nodeid)  # only a baseline reads it (which entries this run covered)
+            self.baseline.tests_run.add(report.nodeid)  # which entries this run covered
         collector = self.collector
         if collector is None:  # no test runs here with the guard on: a pytest-xdist controller, or off
             if self.is_controller:
-                wire = getattr(report, _REPORT_ATTRIBUTE, None)
+                wire = _xdist.attached(report)
                 if wire:
-                    with self._shielded():
-                        self.received(wire, report.nodeid)
+                    with self.errors.shielded():
+                        self.outcomes.received(wire, report.nodeid)
             return
         context = collector.context
         if context is None or context.nodeid != report.nodeid:
@@ -337,10 +310,10 @@ class GuardPlugin:
             self._end_phase(collector, context, report)
             if collector.pending:
                 findings = collector.drain()
-        except Exception as error:  # noqa: BLE001 - see _shielded
+        except Exception as error:  # noqa: BLE001 - see InternalErrors.shielded
             self.errors.record(error)
         if findings:
-            self._dispatch(findings, report)
+            self.outcomes.dispatch(findings, report)
 
     def _codes_of(self, function: object) -> tuple[frozenset[CodeType], bool]:
         """The test function's code objects, and whether it is an ``async def`` (a loop runs it)."""
@@ -388,122 +361,33 @@ class GuardPlugin:
                     unsettled = collector.instrumentation.unsettled(context.nodeid)
             collector.leave_test(unsettled)
 
-    @contextlib.contextmanager
-    def _shielded(self) -> Iterator[None]:
-        """An error of the guard itself becomes one warning at the end; the user's run goes on."""
-        try:
-            yield
-        except Exception as error:  # noqa: BLE001
-            self.errors.record(error)
-
-    def _dispatch(self, findings: list[Finding], report: pytest.TestReport | None) -> None:
-        """Strict findings of this test fail its report; warn findings are warnings; baselined ones are
-        only listed; the rest are the session's (their test has already been reported)."""
-        with self._shielded():
-            findings = [self._judged(finding) for finding in findings]
-        nodeid = report.nodeid if report is not None else None
-        self._account(findings, nodeid)
-        if report is not None:
-            with self._shielded():
-                self._attach(findings, report)
-        elif self.is_worker:
-            self._after_last_test.extend(findings)
-        strict: list[Finding] = []
-        for finding in findings:
-            if finding.baselined:
-                continue
-            if finding.mode == Mode.WARN.value:
-                self._warn(finding, nodeid, report)
-            elif report is not None and finding.nodeid == nodeid:
-                strict.append(finding)
-        if strict and report is not None:
-            with self._shielded():
-                _fail(report, _reporting.failure_text(strict, self.rootdir))
-
-    def _judged(self, finding: Finding) -> Finding:
-        """The finding, marked baselined when the baseline accepts it (or when this run records it)."""
-        baseline = self.baseline
-        if baseline is None:
-            return finding
-        if self.updating_baseline or baseline.claim(Key.of(finding, self.rootdir), finding.count):
-            return finding.accepted()
-        return finding
-
-    def _account(self, findings: Iterable[Finding], current_nodeid: str | None) -> list[Finding]:
-        """Keep the findings for the summary and the report, and return them. Code outside the tests runs
-        once per pytest-xdist worker (a session fixture, a conftest file): its findings are kept once."""
-        kept: list[Finding] = []
-        for finding in findings:
-            if finding.nodeid is None:
-                identity = (finding.kind, finding.subject, finding.where, finding.phase, finding.operation)
-                if identity in self._seen_outside_tests:
-                    continue
-                self._seen_outside_tests.add(identity)
-            kept.append(finding)
-            self.findings.append(finding)
-            if finding.mode == Mode.STRICT.value and not finding.baselined and finding.nodeid != current_nodeid:
-                self.unattributed_strict.append(finding)
-        return kept
-
-    def _attach(self, findings: list[Finding], report: pytest.TestReport) -> None:
-        """Put the findings where the rest of the run reads them: the JUnit XML properties of the test,
-        and, in a pytest-xdist worker, the report that goes to the controller."""
-        if self.is_worker:
-            attached: list[dict[str, Any]] = getattr(report, _REPORT_ATTRIBUTE, [])
-            attached.extend(finding.to_wire() for finding in findings)
-            setattr(report, _REPORT_ATTRIBUTE, attached)
-        if self.junit:
-            properties = [(_JUNIT_PROPERTY, _reporting.junit_property(finding, self.rootdir)) for finding in findings]
-            report.user_properties.extend(properties)
-            item = self._item
-            if item is not None and item.nodeid == report.nodeid and report.when != "teardown":
-                # JUnit XML reads the properties from the teardown report, made from the item's later
-                item.user_properties.extend(properties)
-
-    def received(self, wire: Iterable[dict[str, Any]], nodeid: str | None) -> None:
-        """Findings a pytest-xdist worker sent (it has already failed or warned for them)."""
-        self._account((Finding.from_wire(entry) for entry in wire), nodeid)
-
-    def _warn(self, finding: Finding, current_nodeid: str | None, report: pytest.TestReport | None) -> None:
-        """Warn at the offending line; under ``-W error`` the warning fails the report, as an error would."""
-        text = _reporting.warning_text(finding, self.rootdir, current_nodeid)
-        try:
-            warnings.warn_explicit(
-                _reporting.AsyncMockGuardWarning(text),
-                category=_reporting.AsyncMockGuardWarning,
-                filename=finding.where.path,
-                lineno=finding.where.line,
-            )
-        except _reporting.AsyncMockGuardWarning as error:
-            if report is None:
-                raise
-            _fail(report, f"{type(error).__name__}: {error}")
-
     # --- end of session --------------------------------------------------------------------------------
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.session = session
         collector = self._watching()
         if collector is not None:
             findings: list[Finding] = []
-            with self._shielded():
+            with self.errors.shielded():
                 _forget_last_failure()
                 collector.outside_phase = "session end"
                 if collector.watches_schedulers:
                     collector.check_scheduler_mocks(test_ended=True)
                 self._collect_lost_coroutines(collector)
                 findings = collector.drain()
-            self._dispatch(findings, None)
-            with self._shielded():
-                self._cover_outside_tests()
+            self.outcomes.dispatch(findings, None)
+            if self.baseline is not None:
+                with self.errors.shielded():
+                    self.baseline.cover_outside_tests()
         if self.is_worker:
-            with self._shielded():
-                self._send_to_controller()
+            with self.errors.shielded():
+                covered = self.baseline.covered_outside_tests if self.baseline is not None else set()
+                _xdist.send_to_controller(self.config, self.outcomes.after_last_test, covered)
         elif self.reports:
-            with self._shielded():
+            with self.errors.shielded():
                 self._reconcile_baseline()
-        if self.unattributed_strict and session.exitstatus == pytest.ExitCode.OK:
+        if self.outcomes.unattributed_strict and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        self._record_internal_errors()
+        self.terminal.record_internal_errors()
 
     def _collect_lost_coroutines(self, collector: Collector) -> None:
         """Finalize coroutines lost in reference cycles now, while the guard listens and before the summary.
@@ -519,56 +403,23 @@ class GuardPlugin:
         unraisable = self.config.pluginmanager.get_plugin("unraisableexception")
         if (
             collector.instrumentation.pending()
-            or self.updating_baseline  # the update's summary line, printed before, must count them too
+            or (
+                self.baseline is not None and self.baseline.updating
+            )  # the update's summary line, printed before, must count them too
             or not hasattr(unraisable, "pytest_unconfigure")
         ):
             gc.collect()
 
-    def _cover_outside_tests(self) -> None:
-        """Which baseline entries outside any test this session could have found again: their phase
-        ran (a wide fixture was set up; collection always runs) and their file was imported."""
-        baseline = self.baseline
-        if baseline is None:
-            return
-        loaded = {
-            os.path.realpath(path)
-            for module in list(sys.modules.values())
-            if isinstance(path := getattr(module, "__file__", None), str)
-        }
-        for key in baseline.entries:
-            if not key.outside_tests or key.test[1:-1] not in self.phases_run:
-                continue
-            if os.path.realpath(os.path.join(self.rootdir, key.path)) in loaded:
-                self.covered_outside_tests.add(key)
-
-    def _send_to_controller(self) -> None:
-        """A worker's last word: findings made after its last test (those made during a test went with
-        its report), and which baseline entries outside the tests it covered."""
-        output: dict[str, Any] = self.config.workeroutput  # type: ignore[attr-defined]
-        output[_WORKER_OUTPUT_KEY] = {
-            "findings": [finding.to_wire() for finding in self._after_last_test],
-            "covered": [tuple(key) for key in self.covered_outside_tests],
-        }
-
-    def worker_finished(self, output: dict[str, Any]) -> None:
-        """The controller receives a worker's last word (see ``_send_to_controller``)."""
-        with self._shielded():
-            self.received(output.get("findings", []), None)
-            self.covered_outside_tests.update(Key(*fields) for fields in output.get("covered", []))
-
-    def _covered(self, key: Key) -> bool:
-        return key in self.covered_outside_tests if key.outside_tests else key.test in self.tests_run
+    def worker_finished(self, wire: Iterable[dict[str, Any]], covered: Iterable[Key]) -> None:
+        """The controller receives a worker's last word (see ``_xdist.send_to_controller``)."""
+        with self.errors.shielded():
+            self.outcomes.received(wire, None)
+            if self.baseline is not None:
+                self.baseline.covered_outside_tests.update(covered)
 
     def _reconcile_baseline(self) -> None:
-        """Stale entries for the summary, and, when asked, the updated file."""
-        baseline = self.baseline
-        if baseline is None:
-            return
-        # a finding made several times in its test (a loop) is that many occurrences of its entry
-        found = (key for finding in self.findings for key in [Key.of(finding, self.rootdir)] * finding.count)
-        self.reconciliation = reconcile(baseline.entries, found, self._covered)
-        if self.updating_baseline:
-            _reporting.write_atomically(baseline.path, render(self.reconciliation.updated))
+        if self.baseline is not None:
+            self.baseline.reconcile(self.outcomes.findings)
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self) -> None:
@@ -576,154 +427,32 @@ class GuardPlugin:
         late: list[Finding] = []
         collector = self._watching()
         if collector is not None:
-            with self._shielded():
+            with self.errors.shielded():
                 collector.outside_phase = "session end"
-                late = [self._judged(finding) for finding in collector.drain()]
+                late = [self.outcomes.judged(finding) for finding in collector.drain()]
         elif self.late_directory is not None:  # a pytest-xdist controller: its workers have all ended
-            with self._shielded():
-                late = self._late_from_workers(self.late_directory)
+            with self.errors.shielded():
+                late = _xdist.late_from_workers(self.late_directory, self.errors.shielded)
         if late and self.is_worker:
-            with self._shielded():
-                self._leave_for_controller(late)
+            with self.errors.shielded():
+                _xdist.leave_for_controller(self.config, late)
         elif late:
-            late = self._account(late, None)
+            late = self.outcomes.account(late, None)
             if late and self.reports:
-                with self._shielded():
-                    self._report_late(late)
+                with self.errors.shielded():
+                    self.terminal.late(late, self.session)
                     self._reconcile_baseline()  # the update must hold them too
         if self.reports and self.report_path is not None:
-            with self._shielded():
+            with self.errors.shielded():
                 _reporting.write_json(
-                    self.report_path, self.mode.value, self.findings, self.rootdir, self._baseline_summary()
+                    self.report_path, self.mode.value, self.outcomes.findings, self.rootdir, self._baseline_section()
                 )
-        self._show_internal_errors_after_summary()
+        if not self.is_worker:
+            self.terminal.internal_errors_after_summary()
 
-    def _show_internal_errors_after_summary(self) -> None:
-        """Internal errors of the guard's work after the warnings summary: one line on the terminal."""
-        errors = self.errors
-        unshown = errors.count - self._internal_errors_recorded
-        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
-        if unshown <= 0 or terminal is None or self.is_worker:
-            return
-        first = errors.tracebacks[min(self._internal_errors_recorded, len(errors.tracebacks) - 1)]
-        terminal.write_line(
-            f"asyncmock-guard: {unshown} internal error(s) at the end of the session were ignored and did not"
-            f" change any test; please report this. First error:\n{first}"
-        )
-
-    def _leave_for_controller(self, late: list[Finding]) -> None:
-        """A worker's findings of pytest's final collection: its output to the controller has gone, so they
-        go to a file in the directory the controller named, which it reads once every worker has ended."""
-        directory = getattr(self.config, "workerinput", {}).get(_LATE_DIRECTORY_KEY)
-        if not isinstance(directory, str) or not os.path.isdir(directory):
-            return
-        worker = str(self.config.workerinput.get("workerid", os.getpid()))  # type: ignore[attr-defined]
-        document = json.dumps([finding.to_wire() for finding in late])
-        _reporting.write_atomically(os.path.join(directory, f"{worker}.json"), document)
-
-    def _late_from_workers(self, directory: str) -> list[Finding]:
-        """What the workers left (see ``_leave_for_controller``), in the order of their names; a file that
-        cannot be read is an internal error, and the others still count."""
-        late: list[Finding] = []
-        for name in sorted(os.listdir(directory)):
-            if name.endswith(".json"):
-                with self._shielded(), open(os.path.join(directory, name), encoding="utf-8") as stream:
-                    late.extend([Finding.from_wire(entry) for entry in json.load(stream)])
-        return late
-
-    def _baseline_summary(self) -> dict[str, Any] | None:
-        """The report file's ``baseline`` section."""
-        baseline, reconciliation = self.baseline, self.reconciliation
-        if baseline is None or reconciliation is None:
-            return None
-        section: dict[str, Any] = {"path": relative_path(baseline.path, self.rootdir)}
-        if self.updating_baseline:
-            section["updated"] = {
-                "added": reconciliation.added,
-                "removed": reconciliation.removed,
-                "kept_not_run": reconciliation.kept_not_run,
-            }
-        else:
-            section["stale"] = [key.to_json(count) for key, count in sorted(reconciliation.stale.items())]
-        return section
-
-    def _report_late(self, late: list[Finding]) -> None:
-        """Findings of pytest's final garbage collection: the summary is printed and warnings are no longer
-        shown, so they are printed here, and strict ones still fail the run."""
-        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
-        if terminal is not None:
-            terminal.write_sep("=", "asyncmock-guard: found by pytest's final garbage collection")
-            for line in _reporting.summary_lines(late, self.rootdir):
-                terminal.write_line(line)
-            self._annotate(terminal, late)
-        strict = [finding for finding in late if finding.mode == Mode.STRICT.value and not finding.baselined]
-        session = self.session
-        if strict and session is not None and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-    def _annotate(self, terminal: pytest.TerminalReporter, findings: Iterable[Finding]) -> None:
-        """GitHub workflow commands, one line each, for the findings that are not baselined."""
-        if not self.github:
-            return
-        workspace = os.environ.get("GITHUB_WORKSPACE") or self.rootdir
-        for finding in findings:
-            if not finding.baselined:
-                terminal.write_line(_reporting.github_annotation(finding, self.rootdir, workspace))
-
-    def _record_internal_errors(self) -> None:
-        errors = self.errors
-        self._internal_errors_recorded = errors.count
-        if not errors.count:
-            return
-        message = (
-            f"asyncmock-guard: {errors.count} internal error(s) were ignored and did not"
-            f" change any test; please report this. First error:\n{errors.tracebacks[0]}"
-        )
-        self.config.hook.pytest_warning_recorded.call_historic(
-            kwargs={
-                "warning_message": warnings.WarningMessage(
-                    _reporting.AsyncMockGuardInternalWarning(message),
-                    _reporting.AsyncMockGuardInternalWarning,
-                    __file__,
-                    0,
-                ),
-                "when": "config",
-                "nodeid": "",
-                "location": None,
-            }
-        )
+    def _baseline_section(self) -> dict[str, Any] | None:
+        return self.baseline.report_section() if self.baseline is not None else None
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if not self.reports:
-            return
-        terminalreporter.write_sep("=", "asyncmock-guard")
-        for line in _reporting.summary_lines(self.findings, self.rootdir):
-            terminalreporter.write_line(line)
-        for line in _reporting.unattributed_lines(self.unattributed_strict, self.rootdir):
-            terminalreporter.write_line(line)
-        baseline, reconciliation = self.baseline, self.reconciliation
-        if baseline is not None and reconciliation is not None:
-            if self.updating_baseline:
-                line = _reporting.baseline_update_line(baseline.path, reconciliation, self.rootdir)
-                terminalreporter.write_line(line)
-            else:
-                for line in _reporting.stale_lines(reconciliation.stale):
-                    terminalreporter.write_line(line)
-        self._annotate(terminalreporter, self.findings)
-
-
-class XdistController:
-    """Hooks that exist only with pytest-xdist, registered on its controller (pytest rejects a plugin
-    that implements a hook nobody declared)."""
-
-    def __init__(self, guard: GuardPlugin) -> None:
-        self.guard = guard
-
-    def pytest_configure_node(self, node: Any) -> None:
-        if self.guard.late_directory is not None:
-            node.workerinput[_LATE_DIRECTORY_KEY] = self.guard.late_directory
-
-    def pytest_testnodedown(self, node: Any) -> None:
-        output = getattr(node, "workeroutput", None)
-        if isinstance(output, dict) and isinstance(output.get(_WORKER_OUTPUT_KEY), dict):
-            self.guard.worker_finished(output[_WORKER_OUTPUT_KEY])
+        if self.reports:
+            self.terminal.summary(terminalreporter, self.outcomes, self.baseline)

@@ -1,0 +1,92 @@
+"""What crosses between pytest-xdist's processes: each worker's findings, and what it covered.
+
+A worker attaches the findings of each test to that test's report (an extra attribute, which pytest
+serializes); what surfaces after its last test goes with its final output; what only pytest's final
+garbage collection finds, after that output has gone, it leaves in a file in a directory the controller
+named, which the controller reads once every worker has ended.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from asyncmock_guard import _reporting
+from asyncmock_guard._baseline import Key
+from asyncmock_guard._findings import Finding
+
+if TYPE_CHECKING:
+    from asyncmock_guard._plugin import GuardPlugin
+
+PLUGIN_NAME = "asyncmock-guard-xdist"
+_REPORT_ATTRIBUTE = "asyncmock_guard"  # the findings a worker attaches to a test report
+_WORKER_OUTPUT_KEY = "asyncmock_guard"
+_LATE_DIRECTORY_KEY = "asyncmock_guard_late"  # in a worker's workerinput: where it leaves its late findings
+
+
+def attach(report: pytest.TestReport, findings: Iterable[Finding]) -> None:
+    """A worker's findings of a test phase, on the report that goes to the controller."""
+    attached: list[dict[str, Any]] = getattr(report, _REPORT_ATTRIBUTE, [])
+    attached.extend(finding.to_wire() for finding in findings)
+    setattr(report, _REPORT_ATTRIBUTE, attached)
+
+
+def attached(report: pytest.TestReport) -> list[dict[str, Any]]:
+    """What a worker attached to a report the controller received."""
+    wire = getattr(report, _REPORT_ATTRIBUTE, None)
+    return wire if isinstance(wire, list) else []
+
+
+def send_to_controller(config: pytest.Config, after_last_test: Iterable[Finding], covered: Iterable[Key]) -> None:
+    """A worker's last word: findings made after its last test (those made during a test went with its
+    report), and which baseline entries outside the tests it covered."""
+    output: dict[str, Any] = config.workeroutput  # type: ignore[attr-defined]
+    output[_WORKER_OUTPUT_KEY] = {
+        "findings": [finding.to_wire() for finding in after_last_test],
+        "covered": [tuple(key) for key in covered],
+    }
+
+
+def leave_for_controller(config: pytest.Config, late: list[Finding]) -> None:
+    """A worker's findings of pytest's final collection: its output to the controller has gone, so they go
+    to a file in the directory the controller named."""
+    directory = getattr(config, "workerinput", {}).get(_LATE_DIRECTORY_KEY)
+    if not isinstance(directory, str) or not os.path.isdir(directory):
+        return
+    worker = str(config.workerinput.get("workerid", os.getpid()))  # type: ignore[attr-defined]
+    document = json.dumps([finding.to_wire() for finding in late])
+    _reporting.write_atomically(os.path.join(directory, f"{worker}.json"), document)
+
+
+def late_from_workers(directory: str, shielded: Callable[[], contextlib.AbstractContextManager[None]]) -> list[Finding]:
+    """What the workers left (see ``leave_for_controller``), in the order of their names; a file that cannot
+    be read is an internal error (``shielded``), and the others still count."""
+    late: list[Finding] = []
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".json"):
+            with shielded(), open(os.path.join(directory, name), encoding="utf-8") as stream:
+                late.extend([Finding.from_wire(entry) for entry in json.load(stream)])
+    return late
+
+
+class XdistController:
+    """Hooks that exist only with pytest-xdist, registered on its controller (pytest rejects a plugin
+    that implements a hook nobody declared)."""
+
+    def __init__(self, guard: GuardPlugin) -> None:
+        self.guard = guard
+
+    def pytest_configure_node(self, node: Any) -> None:
+        if self.guard.late_directory is not None:
+            node.workerinput[_LATE_DIRECTORY_KEY] = self.guard.late_directory
+
+    def pytest_testnodedown(self, node: Any) -> None:
+        output = getattr(node, "workeroutput", None)
+        if isinstance(output, dict) and isinstance(output.get(_WORKER_OUTPUT_KEY), dict):
+            last = output[_WORKER_OUTPUT_KEY]
+            self.guard.worker_finished(last.get("findings", []), [Key(*fields) for fields in last.get("covered", [])])
