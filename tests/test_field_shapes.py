@@ -25,6 +25,15 @@ APP = {
         def tags(repo):
             return asyncio.run(tools.show_tags(repo))
         """,
+    "app/keys.py": """
+        def lookup(key):
+            return key
+
+
+        def run_lookup(key):
+            lookup(key)
+            return key
+        """,
     "app/service.py": """
         async def resolve(resolver, name):
             ok = resolver.check(name)
@@ -118,6 +127,74 @@ CASES: dict[str, tuple[str, str, str, str, str]] = {
         "mock_show_tags",
         "tests/test_case.py",
         '@patch("app.cli.asyncio.run")',
+        "test",
+    ),
+    "class_level_patch_decorator": (
+        """
+        import unittest
+        from unittest.mock import patch
+        from app import cli
+
+
+        @patch("app.cli.asyncio.run")
+        class TestCli(unittest.TestCase):
+            @patch("app.tools.show_tags")
+            def test_tags(self, mock_show_tags, mock_run):
+                mock_run.return_value = ["a"]
+                assert cli.tags("repo") == ["a"]
+                mock_run.assert_called_once()
+        """,
+        "mock_show_tags",
+        "tests/test_case.py",
+        '@patch("app.cli.asyncio.run")',
+        "test",
+    ),
+    "patch_multiple": (
+        """
+        from unittest.mock import DEFAULT, patch
+        from app import cli
+
+
+        def test_tags():
+            with patch.multiple("app.cli.asyncio", run=DEFAULT) as mocks:
+                mocks["run"].return_value = ["a"]
+                assert cli.tags("repo") == ["a"]
+            mocks["run"].assert_called_once()
+        """,
+        "show_tags",
+        "tests/test_case.py",
+        'with patch.multiple("app.cli.asyncio", run=DEFAULT) as mocks:',
+        "test",
+    ),
+    "mocker_patch_scheduler": (
+        """
+        from app import cli
+
+
+        def test_tags(mocker):
+            run = mocker.patch("app.cli.asyncio.run", return_value=["a"])
+            assert cli.tags("repo") == ["a"]
+            run.assert_called_once()
+        """,
+        "show_tags",
+        "tests/test_case.py",
+        'run = mocker.patch("app.cli.asyncio.run", return_value=["a"])',
+        "test",
+    ),
+    "mocker_patch_new_callable": (
+        """
+        from unittest.mock import AsyncMock
+        from app import keys
+
+
+        def test_lookup(mocker):
+            lookup = mocker.patch("app.keys.lookup", new_callable=AsyncMock)
+            assert keys.run_lookup("k") == "k"
+            lookup.assert_called_once_with("k")
+        """,
+        "lookup",
+        "tests/test_case.py",
+        'lookup = mocker.patch("app.keys.lookup", new_callable=AsyncMock)',
         "test",
     ),
     "helper_in_another_module": (

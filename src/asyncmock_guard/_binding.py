@@ -275,7 +275,7 @@ def builds_mock(value: ast.expr | None) -> bool:
     return last in _MOCK_CLASSES or last in _AUTOSPEC
 
 
-def _is_patch_call(value: ast.expr | None) -> bool:
+def is_patch_call(value: ast.expr | None) -> bool:
     if not isinstance(value, ast.Call):
         return False
     dotted = _call_name(value)
@@ -284,7 +284,7 @@ def _is_patch_call(value: ast.expr | None) -> bool:
 
 
 def _how_for(value: ast.expr | None, how: str) -> str:
-    if _is_patch_call(value):
+    if is_patch_call(value):
         assert isinstance(value, ast.Call)
         dotted = _call_name(value)
         if dotted.startswith("mocker.") or ".mocker." in dotted:
@@ -375,7 +375,7 @@ def _into_helper(
 ) -> Binding | None:
     """When ``value`` is a call of a helper function (not a mock class, not a patch): the helper's own
     binding of what it returns (named ``outer_name``, the caller's name for it, when the helper gives none)."""
-    if not isinstance(value, ast.Call) or builds_mock(value) or _is_patch_call(value) or depth >= _MAX_FOLLOW:
+    if not isinstance(value, ast.Call) or builds_mock(value) or is_patch_call(value) or depth >= _MAX_FOLLOW:
         return None
     function = _resolve_function(value.func, place.globals)
     if function is None:
@@ -435,7 +435,7 @@ def _parameter_binding(scope: Scope, place: _Place, name: str) -> Binding | None
 
 def _patch_decorators(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[ast.Call]:
     """The node's ``@patch...`` decorators, bottom first (the order unittest.mock enters them)."""
-    return [d for d in reversed(node.decorator_list) if isinstance(d, ast.Call) and _is_patch_call(d)]
+    return [d for d in reversed(node.decorator_list) if isinstance(d, ast.Call) and is_patch_call(d)]
 
 
 def _class_node(cls: type) -> ast.ClassDef | None:
@@ -584,7 +584,7 @@ def _inner_places(place: _Place) -> Iterator[tuple[_Place, tuple[Hop, ...], str]
     for node in ast.walk(place.node):
         if node is not place.node and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             yield _Place(place.path, node, place.globals), (), NESTED_FUNCTION
-        elif isinstance(node, ast.Call) and not builds_mock(node) and not _is_patch_call(node):
+        elif isinstance(node, ast.Call) and not builds_mock(node) and not is_patch_call(node):
             function = _resolve_function(node.func, place.globals)
             helper = _place_of(function) if function is not None else None
             if helper is None or helper.node is place.node or (helper.path, helper.node.lineno) in seen:
@@ -656,7 +656,10 @@ def _patch_binding(scope: Scope, root: object) -> Binding | None:
     function = None
     if isinstance(statement, (ast.With, ast.AsyncWith)) and statement.body:
         insert_before = statement.body[0]
-        name = _with_target(site.where.path, statement, line) or name
+        target = _with_target(site.where.path, statement, line)
+        if target is not None:  # patch.multiple's ``as`` name is a dict of its mocks
+            multiple = located[1].startswith("patch.multiple(") or ".multiple(" in located[1].partition("(")[0]
+            name = f"{target}[{site.attribute!r}]" if multiple else target
     place = _test_place(scope)
     if site.decorated and place is not None:
         name = _decorator_parameter(scope, place, line) or name

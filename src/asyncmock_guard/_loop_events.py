@@ -346,6 +346,7 @@ class LoopEvents:
             rootdir=self.collector.rootdir,
             from_mock=from_mock,
             side_effect_of=bound if vars(mock).get("_mock_side_effect") is not None and handle is not None else None,
+            bound=bound,
         )
         self.collector.add_finding(
             FindingKind.NEVER_AWAITED,

@@ -220,9 +220,15 @@ def _lookup(node: ast.expr, frame: FrameType) -> Any:
     return value
 
 
+def _first_line(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """The line a function's code starts at (``co_firstlineno``): its first decorator's, else its ``def``."""
+    return min((decorator.lineno for decorator in node.decorator_list), default=node.lineno)
+
+
 def patch_call(path: str, line: int, attribute: str, *, decorated: bool) -> tuple[int, str, str | None] | None:
     """The ``patch(...)``/``patch.object(...)`` call that patched ``attribute``: in the statement at
-    ``line``, or, when ``decorated``, among the decorators of the test whose first line is ``line``.
+    ``line``, or, when ``decorated``, among the decorators of the test whose first line is ``line`` and of
+    its class.
     Returns its line, its text (a decorator's with its ``@``) and the patched name as written
     (``send_email``, ``AsyncSession.add``).
     """
@@ -232,18 +238,24 @@ def patch_call(path: str, line: int, attribute: str, *, decorated: bool) -> tupl
     roots: list[ast.AST] = []
     if decorated:
         for node in ast.walk(tree):
-            decorators = node.decorator_list if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
-            if decorators and min(decorator.lineno for decorator in decorators) == line:
-                roots.extend(decorators)
+            # the test's own decorators, and its class's (a class decorator patches each of its tests)
+            tests = node.body if isinstance(node, ast.ClassDef) else [node]
+            if any(
+                isinstance(test, (ast.FunctionDef, ast.AsyncFunctionDef)) and _first_line(test) == line
+                for test in tests
+            ):
+                roots.extend(getattr(node, "decorator_list", []))
     else:
         statement = _statements(tree, line)
         if statement is not None:
             roots.append(statement)
     for root in roots:
         for node in ast.walk(root):
-            if not isinstance(node, ast.Call) or callee_name(node) not in ("patch", "object"):
+            if not isinstance(node, ast.Call) or callee_name(node) not in ("patch", "object", "multiple"):
                 continue
             written = patched_name(path, node)
+            if callee_name(node) == "multiple":  # patch.multiple(target, run=DEFAULT): one keyword each
+                written = attribute if any(keyword.arg == attribute for keyword in node.keywords) else None
             if written is not None and (written == attribute or written.endswith(f".{attribute}")):
                 text = text_of(path, node)
                 return node.lineno, f"@{text}" if node is root and decorated else text, written

@@ -150,8 +150,16 @@ def explicit_construction(scope: _binding.Scope, member: object, old: str, new: 
         return None
     path = binding.where.path
     site = scope.patches.get(id(member))
-    if not bound.segments and site is not None and binding.how in (_binding.WITH_PATCH, _binding.PATCH_DECORATOR):
-        return patch_to_magic_mock(binding.where, site.attribute) if (old, new) == ("AsyncMock", "MagicMock") else None
+    if not bound.segments and site is not None:  # a patch made it: its own call says with what
+        value = binding.value
+        if binding.how in (_binding.WITH_PATCH, _binding.PATCH_DECORATOR):
+            at = binding.where
+        elif isinstance(value, ast.Call) and _binding.is_patch_call(value):  # ``x = mocker.patch(...)``
+            at = Location(path, value.lineno, binding.where.function)
+        else:
+            at = None
+        if at is not None:
+            return patch_to_magic_mock(at, site.attribute) if (old, new) == ("AsyncMock", "MagicMock") else None
     if not bound.segments:
         value = binding.value
     else:

@@ -62,6 +62,7 @@ def swallowed(
     rootdir: str | None,
     from_mock: bool,
     side_effect_of: Bound | None = None,
+    bound: Bound | None = None,
 ) -> Remedy:
     """A coroutine handed to a mock scheduler (``patch("asyncio.create_task")``, ``@patch("app.cli.asyncio.run")``,
     a mock loop's ``create_task``) that only records it: the patch closes what it is given. A scheduler
@@ -84,6 +85,10 @@ def swallowed(
     if patch_site is None:
         return Remedy(message + " (No edit is offered: the guard cannot tell where the mock was made.)", fix)
     edits = _closing_edits(patch_site, closing)
+    if not edits and bound is not None and bound.binding is not None and handle is not None:
+        # a patch call that takes no side_effect keyword (patch.multiple): set it where the mock is in reach
+        line = configure_after_binding(bound.binding, f"{handle}.side_effect = {closing}")
+        edits = (line,) if line is not None else ()
     if edits and configured:
         imported = _edits.ensure_import(patch_site[0].path, "unittest.mock", "DEFAULT")
         edits = (*edits, imported) if imported is not None else edits
