@@ -42,6 +42,14 @@ APP = {
             return None
 
 
+        def get_resolver():
+            raise RuntimeError("the real resolver needs a network")
+
+
+        async def resolve_default(name):
+            return await resolve(get_resolver(), name)
+
+
         def add_all(session, items):
             for item in items:
                 session.add(item)
@@ -223,6 +231,35 @@ CASES: dict[str, tuple[str, str, str, str, str]] = {
         "client.fetch",
         "tests/utils/fakes.py",
         "client.fetch = AsyncMock()",
+        "test",
+    ),
+    "inline_construction": (
+        """
+        from unittest.mock import AsyncMock
+        from app import service
+
+
+        async def test_inline():
+            await service.save(AsyncMock(), 1)
+        """,
+        "AsyncMock().add",
+        "tests/test_case.py",
+        "await service.save(AsyncMock(), 1)",
+        "test",
+    ),
+    "helper_as_a_patch_return_value": (
+        """
+        from app import service
+        from tests.utils.fakes import make_resolver
+
+
+        async def test_default(mocker):
+            mocker.patch("app.service.get_resolver", return_value=make_resolver())
+            assert await service.resolve_default("x") == "x"
+        """,
+        "resolver.check",
+        "tests/utils/fakes.py",
+        "resolver = AsyncMock()",
         "test",
     ),
     "helper_through_a_conftest_fixture": (

@@ -44,6 +44,7 @@ FIXTURE = "fixture"
 NESTED_FUNCTION = "nested function"
 SETUP = "setUp"
 CONTAINER = "container"
+INLINE = "inline construction"  # ``service.save(AsyncMock(), 1)``: built where it is passed, never named
 UNNAMED = "unnamed"
 
 
@@ -638,6 +639,40 @@ def _inline_helper_binding(scope: Scope, root_class: str) -> Binding | None:
     return next(iter(found.values())) if len(found) == 1 else None
 
 
+def _inline_construction(scope: Scope, root_class: str) -> Binding | None:
+    """A mock built where it is used and never named (``await service.save(AsyncMock(), 1)``): the one
+    construction of the root's class in the test, outside any assignment, when there is exactly one."""
+    place = _test_place(scope)
+    if place is None:
+        return None
+    assigned = {
+        id(node.value)
+        for node in ast.walk(place.node)
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and node.value is not None
+    }
+    assigned |= {
+        id(item.context_expr)
+        for node in ast.walk(place.node)
+        if isinstance(node, (ast.With, ast.AsyncWith))
+        for item in node.items
+    }
+    found = [
+        node
+        for node in ast.walk(place.node)
+        if isinstance(node, ast.Call)
+        and builds_mock(node)
+        and id(node) not in assigned
+        and _call_name(node).rpartition(".")[2] == root_class
+    ]
+    if len(found) != 1:
+        return None
+    call = found[0]
+    tree = _source.module_of(place.path)
+    statement = _source.statement_at(tree, call.lineno) if tree is not None else None
+    where = Location(place.path, call.lineno, place.node.name)
+    return Binding(f"{root_class}()", INLINE, where, statement, (), None, call, place.node, place.globals)
+
+
 def _patch_binding(scope: Scope, root: object) -> Binding | None:
     site = scope.patches.get(id(root))
     if site is None:
@@ -757,6 +792,10 @@ def bind(mock: object, scope: Scope) -> Bound:
     if inline is not None:
         return Bound(inline, root, segments)
     root_name = _naming.segment_of(root)
+    if root_name is None:
+        built = _inline_construction(scope, type(root).__name__)
+        if built is not None:
+            return Bound(built, root, segments)
     if root_name is not None and root_name != "return_value":
         return Bound(Binding(root_name, UNNAMED, None), root, segments)
     return Bound(Binding(f"{type(root).__name__}()", UNNAMED, None), root, segments)

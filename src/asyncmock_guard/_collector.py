@@ -1,11 +1,12 @@
 """The one registry of mutable state: which test is running, and the findings made so far.
 
 The plugin tells the collector when each test phase starts and ends; the instrumentation tells it
-what coroutines do. The collector knows who owns the code running now and what the owning test calls
-things (its ``Scope``); each family of events is handled by an object of its own (``_mock_call_events``,
-``_building_events``, ``_loop_events``), which turns it into a diagnosis (``_diagnosis``) and its kind's
-remedy (``remedies``): a finding, formatted at once and queued for the plugin to drain at the end of
-each phase.
+what coroutines do. Its ``owners`` (``_owners``) know who owns the code running now and what the owning
+test calls things (its ``Scope``); each family of events is handled by an object of its own
+(``_mock_call_events``, ``_building_events``, ``_loop_events``), which turns it into a diagnosis
+(``_diagnosis``) and its kind's remedy (``remedies``): a finding, formatted at once and queued for the
+plugin to drain at the end of each phase. A coroutine finalized unawaited is only noted by the finalizer
+(``_dropped``) and diagnosed before the findings are next read or added to.
 
 Those modules, and the ones that name, explain and advise, are imported on first use: a run without
 such events never loads them, and every module loaded makes the whole run a little slower (measured on

@@ -112,7 +112,7 @@ class Owners:
         return found or context.test_frame
 
     def names(self, frame: FrameType | None, owner: str | None) -> dict[int, str]:
-        """What the owning test calls each object (see ``_scope``)."""
+        """What the owning test calls each object (see ``scope``)."""
         return self.scope(frame, owner).names
 
     def scope(self, frame: FrameType | None, owner: str | None) -> Scope:
@@ -121,7 +121,7 @@ class Owners:
         return self.scope_from(self.scope_view(frame, owner))
 
     def scope_view(self, frame: FrameType | None, owner: str | None) -> ScopeView:
-        """What ``_scope`` reads, gathered with the modules already loaded (a finalizer asks for it)."""
+        """What ``scope`` reads, gathered with the modules already loaded (a finalizer asks for it)."""
         context = self.collector.context
         if context is None or context.nodeid != owner:
             return ScopeView(None, None, None, self.patch_sites(), self.names_after_call.get(owner or ""))

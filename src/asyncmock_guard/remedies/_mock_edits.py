@@ -323,6 +323,8 @@ def _configure_as_magic_mock(diagnosis: MockDiagnosis, member: object) -> Edit |
         return "the mock's path from its binding is unknown"
     if not segments:
         return f"`{binding.name}` is not built by an `AsyncMock(...)` call the guard can rewrite"
+    if binding.how == _binding.INLINE:  # no name to configure it by: its construction configures the member
+        return _configured_in_construction(binding, segments)
     line = f"{'.'.join((binding.name, *segments))} = MagicMock()"
     returned = _naming.configured_return_value(diagnosis.mock)
     if diagnosis.extra.get("operation") == "truth test" and (returned is _naming.DEFAULT or _naming.is_mock(returned)):
@@ -337,6 +339,24 @@ def _configure_as_magic_mock(diagnosis: MockDiagnosis, member: object) -> Edit |
     if edit is None and binding.value is not None and binding.name.isidentifier():
         edit = bind_returned(binding, binding.name, [line])
     return edit if edit is not None else "there is no statement after the mock's construction to configure it in"
+
+
+def _configured_in_construction(binding: _binding.Binding, segments: tuple[str, ...]) -> Edit | str:
+    """``AsyncMock()`` built inline becomes ``AsyncMock(add=MagicMock())`` (``**{"a.b": ...}`` for a path):
+    mocks take their members' configuration as keywords."""
+    call = binding.value
+    if binding.where is None or not isinstance(call, ast.Call):
+        return "the mock's construction cannot be read"
+    path = binding.where.path
+    span = _edits.span_of(path, call)
+    if span is None:
+        return "the mock's construction cannot be read"
+    dotted = ".".join(segments)
+    keyword = f"{dotted}=MagicMock()" if len(segments) == 1 else f"**{{{dotted!r}: MagicMock()}}"
+    separator = ", " if call.args or call.keywords else ""
+    row, column = span[2], span[3] - 1  # before the closing parenthesis
+    edit = _edits.replace_span(path, row, column, row, column, f"{separator}{keyword}")
+    return edit if edit is not None else "the mock's construction cannot be read"
 
 
 def _parents(statement: ast.AST) -> Mapping[int, ast.AST]:
@@ -393,9 +413,11 @@ def where_to_edit(edits: tuple[Edit, ...], rootdir: str | None) -> str:
     place = f"{relative_path(first.path, rootdir)}:{min(rows)}"
     if max(rows) != min(rows):
         place += f"-{max(rows)}"
-    if not first.is_insertion:
-        return f"# change {place}:"
-    return f"# insert before {place}:" if first.column == 1 else f"# insert after {place}:"
+    if first.is_insertion and first.content.endswith("\n") and first.column == 1:
+        return f"# insert before {place}:"
+    if first.is_insertion and first.content.startswith(("\n", "\r")):
+        return f"# insert after {place}:"
+    return f"# change {place}:"  # a span replaced, or words added inside the line
 
 
 def enclosing_function(where: Location) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
