@@ -554,3 +554,56 @@ def test_the_edit_goes_to_the_patch_that_made_the_mock_when_a_line_has_two(
     assert finding["edits"], finding["fix"]
     apply_edits(pytester, [finding])
     rerun_clean(pytester, mode)
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+@pytest.mark.parametrize(
+    ("case", "subject", "marker"),
+    [
+        ("scheduler", "show_tags", "<-- patched"),
+        ("inline_mock", "AsyncMock().add", "<-- built"),
+    ],
+)
+def test_an_argument_added_to_a_call_with_a_trailing_comma_keeps_it_valid(
+    pytester: pytest.Pytester, case: str, subject: str, marker: str, mode: str
+) -> None:
+    """``patch(..., return_value=x,)`` and ``AsyncMock(spec_set=None,)``: the keyword the fix adds goes after
+    the trailing comma, not after a second one (``,, side_effect=...`` does not parse)."""
+    sources = {
+        "scheduler": """
+            from unittest.mock import patch
+            from app import cli
+
+
+            def test_tags():
+                with patch(
+                    "app.cli.asyncio.run",
+                    return_value=["a"],
+                ) as run:  # <-- patched
+                    assert cli.tags("repo") == ["a"]
+                run.assert_called_once()
+            """,
+        "inline_mock": """
+            from unittest.mock import AsyncMock
+            from app import service
+
+
+            async def test_inline():
+                await service.save(AsyncMock(name=None,), 1)  # <-- built
+            """,
+    }
+    app = {
+        **SCHEDULER_APP,
+        "app/service.py": """
+            async def save(session, item):
+                session.add(item)
+                await session.commit()
+            """,
+    }
+    write_files(pytester, {**app, "tests/test_case.py": sources[case]})
+    run = run_guard(pytester, mode)
+    finding = run.only()
+    assert finding["subject"] == subject, finding
+    assert finding["edits"], finding["fix"]
+    apply_edits(pytester, [finding])
+    rerun_clean(pytester, mode)

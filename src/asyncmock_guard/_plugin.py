@@ -15,7 +15,6 @@ them: one summary, one report file, one baseline update.
 from __future__ import annotations
 
 import functools
-import gc
 import shutil
 import sys
 import tempfile
@@ -390,25 +389,14 @@ class GuardPlugin:
         self.terminal.record_internal_errors()
 
     def _collect_lost_coroutines(self, collector: Collector) -> None:
-        """Finalize coroutines lost in reference cycles now, while the guard listens and before the summary.
-
-        The young generations hold what the last tests left behind. A full collection (about 20 ms on
-        the benchmark suite, more on big ones, and once per pytest-xdist worker) is paid only when one
-        of the guard's mock coroutines is still unaccounted for, or when nothing else will collect while
-        the guard listens: pytest's unraisableexception plugin makes a full collection in its own
-        ``pytest_unconfigure`` (pytest 9.1 and later; before, in a cleanup after the guard has gone), and
-        what it finalizes is reported then (``pytest_unconfigure``; a worker leaves it for the controller).
-        """
-        gc.collect(1)
+        """Finalize coroutines lost in reference cycles now, while the guard listens and before the summary
+        (see ``Instrumentation.collect_lost``): fully only when nothing else will while the guard listens
+        (pytest's unraisableexception plugin collects fully in its ``pytest_unconfigure`` from pytest 9.1
+        on, and what it finalizes is reported then, a worker leaving it for the controller), or when a
+        baseline update's summary line, printed before that, must count them too."""
         unraisable = self.config.pluginmanager.get_plugin("unraisableexception")
-        if (
-            collector.instrumentation.pending()
-            or (
-                self.baseline is not None and self.baseline.updating
-            )  # the update's summary line, printed before, must count them too
-            or not hasattr(unraisable, "pytest_unconfigure")
-        ):
-            gc.collect()
+        updating = self.baseline is not None and self.baseline.updating
+        collector.instrumentation.collect_lost(fully=updating or not hasattr(unraisable, "pytest_unconfigure"))
 
     def worker_finished(self, wire: Iterable[dict[str, Any]], covered: Iterable[Key]) -> None:
         """The controller receives a worker's last word (see ``_xdist.send_to_controller``)."""

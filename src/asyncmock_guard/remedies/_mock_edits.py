@@ -347,16 +347,25 @@ def _configured_in_construction(binding: _binding.Binding, segments: tuple[str, 
     call = binding.value
     if binding.where is None or not isinstance(call, ast.Call):
         return "the mock's construction cannot be read"
-    path = binding.where.path
-    span = _edits.span_of(path, call)
-    if span is None:
-        return "the mock's construction cannot be read"
     dotted = ".".join(segments)
     keyword = f"{dotted}=MagicMock()" if len(segments) == 1 else f"**{{{dotted!r}: MagicMock()}}"
-    separator = ", " if call.args or call.keywords else ""
-    row, column = span[2], span[3] - 1  # before the closing parenthesis
-    edit = _edits.replace_span(path, row, column, row, column, f"{separator}{keyword}")
+    edit = add_keyword(binding.where.path, call, keyword)
     return edit if edit is not None else "the mock's construction cannot be read"
+
+
+def add_keyword(path: str, call: ast.Call, keyword: str) -> Edit | None:
+    """``keyword`` (``side_effect=...``) added as the call's last argument, before its closing parenthesis,
+    with a comma only where one is needed (not right after the ``(`` or after a trailing comma)."""
+    span = _edits.span_of(path, call)
+    if span is None:
+        return None
+    written = _source.text_of(path, call)
+    before = written[:-1].rstrip() if written.endswith(")") else ""
+    if not before:
+        return None
+    separator = "" if before.endswith(("(", ",")) else ", "
+    row, column = span[2], span[3] - 1  # before the closing parenthesis
+    return _edits.replace_span(path, row, column, row, column, f"{separator}{keyword}")
 
 
 def _parents(statement: ast.AST) -> Mapping[int, ast.AST]:

@@ -22,6 +22,7 @@ from asyncmock_guard.remedies import no_running_loop
 from asyncmock_guard.remedies._mock_call import dropped
 from asyncmock_guard.remedies._mock_edits import (
     add_await,
+    add_keyword,
     added_lines,
     configure_after_binding,
     enclosing_function,
@@ -42,11 +43,7 @@ def _closing_edits(patch_site: tuple[Location, str], closing: str) -> tuple[Edit
     node = patch_call_node(where, call=call)
     if node is None or any(keyword.arg == "side_effect" for keyword in node.keywords):
         return ()
-    span = _edits.span_of(where.path, node)
-    if span is None:
-        return ()
-    row, column = span[2], span[3] - 1  # before the closing parenthesis
-    edit = _edits.replace_span(where.path, row, column, row, column, f", side_effect={closing}")
+    edit = add_keyword(where.path, node, f"side_effect={closing}")
     return (edit,) if edit is not None else ()
 
 
