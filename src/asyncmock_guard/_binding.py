@@ -693,7 +693,7 @@ def _patch_binding(scope: Scope, root: object) -> Binding | None:
         insert_before = statement.body[0]
         target = _with_target(site.where.path, statement, line)
         if target is not None:  # patch.multiple's ``as`` name is a dict of its mocks
-            multiple = located[1].startswith("patch.multiple(") or ".multiple(" in located[1].partition("(")[0]
+            multiple = located[1].removeprefix("@").partition("(")[0].endswith(".multiple")
             name = f"{target}[{site.attribute!r}]" if multiple else target
     place = _test_place(scope)
     if site.decorated and place is not None:

@@ -28,7 +28,7 @@ from asyncmock_guard._dropped import DroppedCoroutines
 from asyncmock_guard._errors import InternalErrors
 from asyncmock_guard._findings import Finding, FindingKind, FindingQueue, Location
 from asyncmock_guard._instrumentation import CoroutineRecord, Instrumentation
-from asyncmock_guard._owners import Owners, ScopeView
+from asyncmock_guard._owners import Owners
 
 if TYPE_CHECKING:
     from asyncmock_guard._building_events import BuildingEvents, ExplicitAsyncMock
@@ -292,19 +292,6 @@ class Collector:
         self, coroutine: types.CoroutineType[Any, Any, Any], record: CoroutineRecord | None
     ) -> bool:
         return self.dropped.dropped(coroutine, record)  # a finalizer: decided now, diagnosed at the next drain
-
-    def mock_dropped(self, mock: object, record: CoroutineRecord, view: ScopeView) -> None:
-        self.mock_calls.mock_never_awaited(mock, record, self.owners.scope_from(view))
-
-    def function_dropped(
-        self,
-        qualname: str,
-        where: Location,
-        owned: tuple[str | None, str, str],
-        known_call_site: bool,
-        running: str | None,
-    ) -> None:
-        self.mock_calls.function_never_awaited(qualname, where, owned, known_call_site=known_call_site, running=running)
 
     # the construction watch's listener
     def patch_entered(self, mock: object, site: PatchSite) -> None:

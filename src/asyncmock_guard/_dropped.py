@@ -11,7 +11,6 @@ advise, runs when the plugin next asks for findings (``Collector.pending``, ``Co
 
 from __future__ import annotations
 
-import functools
 import sys
 import types
 from collections.abc import Callable
@@ -43,7 +42,11 @@ class DroppedCoroutines:
             if not record.reported:  # a misuse reported already is that coroutine's one report
                 view = collector.owners.scope_view(sys._getframe(), record.owner)
                 mock = mock_of(coroutine)
-                self._waiting.append((functools.partial(collector.mock_dropped, mock, record, view), coroutine))
+
+                def diagnose_mock() -> None:  # ``mock_calls`` loads its module: only when this runs
+                    collector.mock_calls.mock_never_awaited(mock, record, collector.owners.scope_from(view))
+
+                self._waiting.append((diagnose_mock, coroutine))
             return True
         code = coroutine.cr_code
         if code is EXECUTE_MOCK_CALL_CODE:
@@ -57,8 +60,13 @@ class DroppedCoroutines:
             return True  # reported already, where the test made it a mock's return value
         context = collector.context
         running = context.nodeid if context is not None else None
-        job = functools.partial(collector.function_dropped, qualname, where, owned, known_call_site, running)
-        self._waiting.append((job, coroutine))
+
+        def diagnose_function() -> None:
+            collector.mock_calls.function_never_awaited(
+                qualname, where, owned, known_call_site=known_call_site, running=running
+            )
+
+        self._waiting.append((diagnose_function, coroutine))
         return True
 
     @property

@@ -323,11 +323,10 @@ class LoopEvents:
             return
         name, where, owned, from_mock = identity
         self.hold_reported(coroutine)
-        bound = _binding.bind(mock, self.collector.owners.scope(None, owned[0]))
+        scope = self.collector.owners.scope(None, owned[0])
+        bound = _binding.bind(mock, scope)
         handle = bound.subject if bound.binding is not None and bound.binding.how != _binding.UNNAMED else None
-        scheduler = (
-            entry.patched_name or handle or _naming.subject_of(mock, self.collector.owners.names(None, owned[0]))
-        )
+        scheduler = entry.patched_name or handle or _naming.subject_of(mock, scope.names)
         args, kwargs = call.args, call.kwargs
         scheduling = no_running_loop.Scheduling(
             scheduler,
