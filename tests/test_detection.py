@@ -624,7 +624,6 @@ OTHER_OPERATIONS = {
     "comparison !=": ('assert pending != "fresh"', "passed"),
     "membership test": ('assert "a" in pending', "failed"),
     "item assignment": ('pending["a"] = 1', "failed"),
-    "call": ("pending()", "failed"),
 }
 
 
@@ -652,6 +651,29 @@ def test_other_uses_as_a_value(pytester: pytest.Pytester, operation: str, mode: 
         run.result.assert_outcomes(failed=1)
     else:
         run.result.assert_outcomes(**{outcome: 1}, warnings=1)
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+def test_a_coroutine_called_like_a_function_fails_as_without_the_guard(pytester: pytest.Pytester, mode: str) -> None:
+    """A coroutine is not callable (``callable()`` says so, with the guard too, for code that tells callbacks
+    from coroutines that way); calling one is Python's own TypeError, and the coroutine is never awaited."""
+    test = """
+    from unittest.mock import AsyncMock
+
+    def test_use():
+        store = AsyncMock()
+        pending = store.load()  # <-- made
+        assert not callable(pending)
+        pending()
+    """
+    write_project(pytester, test_case=test)
+    run = run_guard(pytester, mode)
+    finding = run.only()
+    assert finding["kind"] == "never-awaited"
+    assert finding["subject"] == "store.load"
+    assert finding["where"] == {"path": "test_case.py", "line": line_of(test, "<-- made")}
+    assert "TypeError: 'coroutine' object is not callable" in run.output
+    assert run.result.parseoutcomes()["failed"] == 1
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

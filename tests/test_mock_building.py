@@ -524,7 +524,8 @@ LIBRARY_CASES = {
             subject="session.get",
             marker="<-- assigned",
             path="test_case.py",
-            operation=None,
+            # reported where the code misused it: awaiting session.get(url) would have been right
+            operation="async with",
             fix_contains=("session.get = MagicMock()", "session.get.return_value.__aenter__.return_value = ..."),
             message_contains=("aiohttp `ClientSession.get` is synchronous", "async context manager"),
             warn_outcome="failed",
@@ -554,7 +555,8 @@ LIBRARY_CASES = {
             subject="redis.pipeline",
             marker="<-- assigned",
             path="test_case.py",
-            operation=None,
+            # the assignment is judged when the phase ends; the misuse came first, and says what happened
+            operation="attribute 'set'",
             fix_contains=("redis.pipeline = MagicMock()",),
             message_contains=("redis `Redis.pipeline` is synchronous",),
             warn_outcome="failed",
@@ -581,7 +583,7 @@ LIBRARY_CASES = {
             subject="collection.find",
             marker="<-- assigned",
             path="test_case.py",
-            operation=None,
+            operation="attribute 'to_list'",
             fix_contains=("collection.find = MagicMock()", "collection.find.return_value.to_list = AsyncMock("),
             message_contains=("motor `AsyncIOMotorCollection.find` is synchronous",),
             warn_outcome="failed",

@@ -232,11 +232,11 @@ def test_an_asyncmock_called_from_the_bottom_of_the_stack_is_still_watched() -> 
         "collector = Collector()\n"
         "collector.install()\n"
         "coroutine = AsyncMock()._execute_mock_call()\n"
-        "print(type(coroutine).__name__, collector.errors.count)\n"
+        "print(type(coroutine).__module__, collector.errors.count)\n"
         "coroutine.close()\n"
     )
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert completed.stdout.split() == ["CoroutineProxy", "0"]
+    assert completed.stdout.split() == ["asyncmock_guard._proxy", "0"]
 
 
 def test_line_at_gives_the_line_a_frame_was_at() -> None:

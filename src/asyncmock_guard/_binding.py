@@ -799,3 +799,21 @@ def bind(mock: object, scope: Scope) -> Bound:
     if root_name is not None and root_name != "return_value":
         return Bound(Binding(root_name, UNNAMED, None), root, segments)
     return Bound(Binding(f"{type(root).__name__}()", UNNAMED, None), root, segments)
+
+
+def handed_over(bound: Bound) -> Location | None:
+    """The first line after its binding where the test function passes the mock to a call as an argument
+    (``register(loop, on_done)``): where a mock that a library later called was handed to the code."""
+    binding = bound.binding
+    if binding is None or binding.where is None or binding.function is None or binding.statement is None:
+        return None
+    subject = bound.subject
+    after = binding.statement.end_lineno or binding.statement.lineno
+    lines = sorted(
+        node.lineno
+        for node in ast.walk(binding.function)
+        if isinstance(node, ast.Call)
+        and node.lineno > after
+        and any(ast.unparse(argument) == subject for argument in [*node.args, *(k.value for k in node.keywords)])
+    )
+    return Location(binding.where.path, lines[0], binding.where.function) if lines else None

@@ -1,5 +1,5 @@
-"""Events about how tests build their mocks (the construction watch: a data spec, a coroutine as a return
-value, an AsyncMock assigned to or patched over a synchronous member) and the failures a test got
+"""Events about how tests build their mocks (the construction watch: a data spec, an AsyncMock assigned to
+or patched over a synchronous member; what an awaited call gives is ``_awaited_values``) and the failures a test got
 (``TypeError`` of an awaited MagicMock, a spec-is-data mock that unittest.mock could not build).
 
 Loaded with the first such event.
@@ -18,18 +18,19 @@ from typing import TYPE_CHECKING, Any
 from asyncmock_guard import _frames
 from asyncmock_guard._construction import DataConstruction
 from asyncmock_guard._findings import FindingKind, Location
-from asyncmock_guard._instrumentation import CoroutineRecord, add_note
+from asyncmock_guard._instrumentation import add_note
 
 if TYPE_CHECKING:
     from asyncmock_guard._collector import Collector
     from asyncmock_guard._edits import Edit
     from asyncmock_guard._evidence import SyncEvidence
+    from asyncmock_guard.remedies._remedy import Remedy
 
 
 class ExplicitAsyncMock:
     """``parent.name = AsyncMock(...)`` on a member known (or thought) to be synchronous."""
 
-    __slots__ = ("edits", "evidence", "mock", "mode", "owner", "phase", "reported", "subject", "where")
+    __slots__ = ("edits", "evidence", "mock", "mode", "owner", "phase", "remedy", "reported", "subject", "where")
 
     def __init__(
         self,
@@ -51,6 +52,7 @@ class ExplicitAsyncMock:
         self.mode = mode
         self.reported = False
         self.edits: tuple[Edit, ...] = ()  # the fix of the assignment
+        self.remedy: Remedy | None = None  # a patch's finding, made when it was entered, reported later
 
 
 class BuildingEvents:
@@ -70,6 +72,12 @@ class BuildingEvents:
         same line (``AsyncMock(rows)``) is folded into it: its fix replaces both."""
         from asyncmock_guard.remedies import async_mock_for_sync
 
+        owned = (explicit.owner, explicit.phase, explicit.mode)
+        if explicit.remedy is not None:
+            self.collector.add_remedied(
+                FindingKind.ASYNC_MOCK_FOR_SYNC, owned, explicit.subject, explicit.where, explicit.remedy
+            )
+            return
         also_data = [
             f
             for f in self.collector.pending
@@ -85,7 +93,6 @@ class BuildingEvents:
         if alternatives and explicit.evidence.by_name_only:
             fix = "\n".join([fix, *alternatives])
         remedy = async_mock_for_sync.with_edits(message, fix, explicit.edits, self.collector.rootdir)
-        owned = (explicit.owner, explicit.phase, explicit.mode)
         self.collector.add_remedied(
             FindingKind.ASYNC_MOCK_FOR_SYNC, owned, explicit.subject, explicit.where, remedy, operation=operation
         )
@@ -136,45 +143,6 @@ class BuildingEvents:
         remedy = spec_is_data.data_as_awaited_result(site, construction, subject, where, self.collector.rootdir)
         self.collector.add_remedied(FindingKind.SPEC_IS_DATA, owned, subject, where, remedy)
 
-    def coroutine_as_return_value(
-        self, mock: object | None, slot: str, value: object, frame: FrameType, *, at_construction: type | None
-    ) -> None:
-        from asyncmock_guard import _naming, _source
-        from asyncmock_guard.remedies import coroutine_as_return_value
-
-        owned = self.collector.owners.building_owner(frame)
-        if owned is None:
-            return
-        where = _frames.frame_location(frame)
-        items = value if isinstance(value, (list, tuple)) else (value,)  # a side_effect list is one finding
-        for item in items:
-            record = getattr(item, "_self_record", None)
-            if isinstance(record, CoroutineRecord):
-                record.reported = True
-            code = getattr(item, "cr_code", None)
-            if code is not None:
-                qualname = getattr(item, "__qualname__", code.co_name)
-                self.collector.coroutines_as_values.add((owned[0], where.path, where.line, qualname))
-        if mock is not None:
-            subject = _naming.subject_of(mock, self.collector.owners.names(frame, owned[0]))
-            site = None
-        else:
-            site = _source.call_at(where.path, where.line, at_construction.__name__ if at_construction else "")
-            subject = site.target if site is not None and site.target else "AsyncMock(...)"
-        mock_class = at_construction if at_construction is not None else type(mock)
-        remedy = coroutine_as_return_value.remedy(
-            where,
-            site,
-            subject,
-            slot,
-            value,
-            rootdir=self.collector.rootdir,
-            awaited=_naming.is_async_mock_class(mock_class),
-        )
-        self.collector.add_remedied(
-            FindingKind.COROUTINE_AS_RETURN_VALUE, owned, subject, where, remedy, operation=slot
-        )
-
     def async_mock_assigned(self, parent: object, name: str, value: object, frame: FrameType) -> None:
         from asyncmock_guard import _evidence, _naming, _source
         from asyncmock_guard._known_sync import Returns
@@ -195,9 +163,34 @@ class BuildingEvents:
         if evidence.returns in (Returns.VALUE, Returns.ASYNC_CONTEXT_MANAGER):
             explicit.edits = async_mock_for_sync.assigned_edits(where, evidence)
         self.collector.explicit_async[id(value)] = explicit
-        if evidence.firm:
-            explicit.reported = True
-            self.report_explicit(explicit, None, None)
+        if evidence.firm and not evidence.awaitable:
+            # Reported when the phase ends (confirm_assignments), unless the test first replaces it unused.
+            self.collector.unconfirmed_assignments[(id(parent), name)] = (weakref.ref(parent), explicit)
+
+    def member_replaced(self, parent: object, name: str, value: object) -> None:
+        """``parent.name = other`` after ``parent.name = AsyncMock()``: an AsyncMock replaced before anything
+        called it did nothing, and is no finding."""
+        key = (id(parent), name)
+        parent_ref, explicit = self.collector.unconfirmed_assignments[key]
+        mock = explicit.mock()
+        if parent_ref() is not parent:  # a dead parent's id, reused: that assignment stood to the end
+            del self.collector.unconfirmed_assignments[key]
+            if not explicit.reported:
+                explicit.reported = True
+                self.report_explicit(explicit, None, None)
+            return
+        if mock is value:
+            return
+        if mock is None or not getattr(mock, "call_count", 0):
+            del self.collector.unconfirmed_assignments[key]
+
+    def confirm_assignments(self) -> None:
+        unconfirmed = list(self.collector.unconfirmed_assignments.values())
+        self.collector.unconfirmed_assignments.clear()  # in place: the construction watch holds it
+        for _, explicit in unconfirmed:
+            if not explicit.reported:
+                explicit.reported = True
+                self.report_explicit(explicit, None, None)
 
     def async_mock_patched(
         self, target: object, attribute: str, original: object, mock: object, where: Location, *, decorated: bool
@@ -226,8 +219,11 @@ class BuildingEvents:
         explicit = ExplicitAsyncMock(
             weakref.ref(mock), where, subject, evidence, owner=owned[0], phase=owned[1], mode=owned[2]
         )
-        explicit.reported = True
         self.collector.explicit_async[id(mock)] = explicit
+        if evidence.awaitable:  # right if the code awaits it: a finding only if its coroutine is misused
+            explicit.remedy = remedy
+            return
+        explicit.reported = True
         self.collector.add_remedied(FindingKind.ASYNC_MOCK_FOR_SYNC, owned, subject, where, remedy)
 
     def explain_failure(self, error: BaseException) -> None:

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import functools
 import types
+import weakref
 from collections.abc import Mapping
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
-from asyncmock_guard import _event_loop
+from asyncmock_guard import _event_loop, _frames
 from asyncmock_guard._config import UserEntries
 from asyncmock_guard._construction import ConstructionWatch, DataConstruction, PatchSite
 from asyncmock_guard._dropped import DroppedCoroutines
@@ -29,8 +30,10 @@ from asyncmock_guard._errors import InternalErrors
 from asyncmock_guard._findings import Finding, FindingKind, FindingQueue, Location
 from asyncmock_guard._instrumentation import CoroutineRecord, Instrumentation
 from asyncmock_guard._owners import Owners
+from asyncmock_guard._test_start import TestStartWatch
 
 if TYPE_CHECKING:
+    from asyncmock_guard._awaited_value_events import AwaitedValueEvents
     from asyncmock_guard._building_events import BuildingEvents, ExplicitAsyncMock
     from asyncmock_guard._edits import Edit
     from asyncmock_guard._loop_events import LoopEvents, SchedulerMock
@@ -97,6 +100,9 @@ class Collector:
         self.owners = Owners(self)
         # AsyncMocks assigned to sync members, by id (checked against the weak reference).
         self.explicit_async: dict[int, ExplicitAsyncMock] = {}
+        # Those of them with firm evidence, reported when the phase ends unless the test replaced them
+        # unused first, by (id(parent), member), each with its parent (see BuildingEvents.member_replaced).
+        self.unconfirmed_assignments: dict[tuple[int, str], tuple[weakref.ref[Any], ExplicitAsyncMock]] = {}
         # Coroutines already reported as a return_value/side_effect: (test, path, line, function).
         self.coroutines_as_values: set[tuple[str | None, str, int, str]] = set()
         self.scheduler_mocks: dict[int, SchedulerMock] = {}
@@ -108,15 +114,19 @@ class Collector:
         self.instrumentation = Instrumentation(self)
         self.construction = ConstructionWatch(self)
         self.dropped = DroppedCoroutines(self)
+        self.test_start = TestStartWatch()
 
     def install(self) -> None:
         self.instrumentation.install()
         self.construction.install()
+        self.test_start.install()
 
     def uninstall(self) -> None:
+        self.test_start.uninstall()
         self.construction.uninstall()
         self.instrumentation.uninstall()
         self.explicit_async.clear()
+        self.unconfirmed_assignments.clear()
         self.scheduler_mocks.clear()
         self.close_reported_coroutines()
 
@@ -141,10 +151,24 @@ class Collector:
     ) -> TestContext:
         context = self.context = TestContext(nodeid, codes, mode, funcargs, is_async=is_async, item=item)
         self.owners.test_entered(context)
+        self.instrumentation.test_started()
         return context
+
+    def start_call_phase(self) -> None:
+        """An async test is about to run: catch its frame as it starts (see ``_test_start``)."""
+        context = self.context
+        if context is not None and context.is_async and context.mode != "off":
+            self.test_start.watch(context.codes, self._test_started, self.internal_error)
+
+    def _test_started(self, frame: FrameType) -> None:
+        context = self.context
+        # not a wrapper's code (hypothesis's): the inner test's frame is found when it calls a mock
+        if context is not None and context.test_frame is None and not _frames.is_library_frame(frame):
+            context.test_frame = frame
 
     def end_call_phase(self) -> None:
         """Release the test's frame; keep its names only if its coroutines may still be reported."""
+        self.test_start.stop()
         context = self.context
         if context is None or context.test_frame is None:
             return
@@ -157,6 +181,7 @@ class Collector:
             self.explicit_async = {k: v for k, v in self.explicit_async.items() if v.mock() is not None}
         self.context = None
         self.outside_phase = "between tests"
+        self.instrumentation.test_ended()
 
     def _settle_dropped(self) -> None:
         """Diagnose the coroutines dropped so far (``_dropped``) before anything reads the findings or adds
@@ -276,6 +301,12 @@ class Collector:
         return BuildingEvents(self)
 
     @functools.cached_property
+    def awaited_values(self) -> AwaitedValueEvents:
+        from asyncmock_guard._awaited_value_events import AwaitedValueEvents
+
+        return AwaitedValueEvents(self)
+
+    @functools.cached_property
     def loops(self) -> LoopEvents:
         from asyncmock_guard._loop_events import LoopEvents
 
@@ -287,6 +318,10 @@ class Collector:
     ) -> str | None:
         self._settle_dropped()
         return self.mock_calls.coroutine_misused(record, coroutine, operation, frame)
+
+    def task_never_ran(self, record: CoroutineRecord, coroutine: object) -> None:
+        self._settle_dropped()
+        self.mock_calls.task_never_ran(record, coroutine)
 
     def coroutine_never_awaited(
         self, coroutine: types.CoroutineType[Any, Any, Any], record: CoroutineRecord | None
@@ -314,11 +349,36 @@ class Collector:
         self, mock: object | None, slot: str, value: object, frame: FrameType, *, at_construction: type | None
     ) -> None:
         self._settle_dropped()
-        self.building.coroutine_as_return_value(mock, slot, value, frame, at_construction=at_construction)
+        self.awaited_values.coroutine_as_return_value(mock, slot, value, frame, at_construction=at_construction)
+
+    def async_callable_side_effect(
+        self, mock: object | None, value: object, frame: FrameType, *, at_construction: type | None
+    ) -> None:
+        self._settle_dropped()
+        self.awaited_values.async_callable_side_effect(mock, value, frame, at_construction=at_construction)
+
+    def future_as_return_value(self, mock: object, value: object, frame: FrameType, *, constructed: bool) -> None:
+        self.awaited_values.future_as_return_value(mock, value, frame, constructed=constructed)
 
     def async_mock_assigned(self, parent: object, name: str, value: object, frame: FrameType) -> None:
         self._settle_dropped()
         self.building.async_mock_assigned(parent, name, value, frame)
+
+    def member_replaced(self, parent: object, name: str, value: object) -> None:
+        try:
+            self.building.member_replaced(parent, name, value)
+        except Exception as error:  # noqa: BLE001 - an internal error must never break the test
+            self.internal_error(error)
+
+    def confirm_assignments(self) -> None:
+        """A phase ended: the AsyncMock assignments it (or the setup) left in place, and the Futures the
+        code got from awaited AsyncMocks, are findings now."""
+        if self.unconfirmed_assignments:
+            self._settle_dropped()
+            self.building.confirm_assignments()
+        if "awaited_values" in self.__dict__ and self.awaited_values.futures:
+            self._settle_dropped()
+            self.awaited_values.confirm_futures()
 
     def async_mock_patched(
         self, target: object, attribute: str, original: object, mock: object, where: Location, *, decorated: bool

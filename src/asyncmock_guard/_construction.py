@@ -69,6 +69,23 @@ def is_coroutine(value: object) -> bool:
     return isinstance(value, types.CoroutineType)
 
 
+def has_async_call(value: object) -> bool:
+    """An object called like a coroutine function that is not one (``FakeBackend()`` whose ``__call__`` is
+    ``async def``): an AsyncMock awaits a side_effect only when it is a coroutine function, so its calls
+    give the code the coroutine ``__call__`` returns."""
+    if isinstance(value, (types.FunctionType, types.MethodType, type, _NonCallableMock)):
+        return False
+    call = inspect.getattr_static(type(value), "__call__", None)
+    return inspect.iscoroutinefunction(call) and not inspect.iscoroutinefunction(value)
+
+
+def is_future(value: object) -> bool:
+    """An asyncio Future or Task (as ``asyncio.isfuture`` tells them, without importing asyncio)."""
+    if isinstance(value, _NonCallableMock):
+        return False
+    return getattr(type(value), "_asyncio_future_blocking", None) is not None
+
+
 def spec_is_data(mock_class: type, spec: object) -> bool:
     """Whether the positional ``spec`` of ``mock_class(spec)`` is data rather than a spec.
 
@@ -160,6 +177,18 @@ class ConstructionListener(Protocol):
 
     def async_mock_assigned(self, parent: object, name: str, value: object, frame: FrameType) -> None: ...
 
+    def async_callable_side_effect(
+        self, mock: object | None, value: object, frame: FrameType, *, at_construction: type | None
+    ) -> None: ...
+
+    def future_as_return_value(self, mock: object, value: object, frame: FrameType, *, constructed: bool) -> None: ...
+
+    # ``(id(parent), name)`` of the AsyncMock assignments whose finding waits for the phase to end; each
+    # later assignment to one of those members is told to ``member_replaced``
+    unconfirmed_assignments: dict[tuple[int, str], Any]
+
+    def member_replaced(self, parent: object, name: str, value: object) -> None: ...
+
     def async_mock_patched(
         self, target: object, attribute: str, original: object, mock: object, where: Location, *, decorated: bool
     ) -> None: ...
@@ -228,12 +257,16 @@ class ConstructionWatch:
         check_and_set_parent = _mock._check_and_set_parent  # type: ignore[attr-defined]
         self._originals["_check_and_set_parent"] = check_and_set_parent
         on_assignment = self._on_assignment
+        unconfirmed = self.listener.unconfirmed_assignments  # emptied in place, never replaced
+        member_replaced = self.listener.member_replaced
 
         def _check_and_set_parent_watched(parent: Any, value: Any, name: Any, new_name: Any) -> Any:
             if type(value) in _NEVER_MOCKS:
                 # What every mock call sets (``called``, ``call_count``, ``call_args``...): the original
                 # would say False too, after two calls of its own, so the hook costs less than none.
                 return False
+            if unconfirmed and (id(parent), name) in unconfirmed:  # an AsyncMock assigned there is replaced
+                member_replaced(parent, name, value)
             # Dunder children (``__aenter__``...) are how a test configures the mock's protocols.
             if (
                 name is not None
@@ -271,8 +304,9 @@ class ConstructionWatch:
         self.installed = True
 
     def _watched_setter(self, slot: str, setter: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
-        """Only three values set here can be findings: a coroutine, a Mock/MagicMock(data) made the
-        ``return_value`` of an AsyncMock, and a list or tuple of coroutines made an AsyncMock's ``side_effect``."""
+        """Only these values set here can be findings: a coroutine; a Mock/MagicMock(data) or an asyncio
+        Future made the ``return_value`` of an AsyncMock; a list or tuple of coroutines, or an object with an
+        async ``__call__``, made an AsyncMock's ``side_effect``."""
         on_assignment = self._on_assignment
         data_mocks = self.data_mocks
         coroutine_type = types.CoroutineType
@@ -280,10 +314,15 @@ class ConstructionWatch:
         if slot == "side_effect":  # set (to None, mostly) by every mock's constructor
 
             def watched_side_effect(mock: Any, value: Any) -> None:
-                if isinstance(value, coroutine_type) or (
-                    type(value) in (list, tuple)
-                    and isinstance(mock, _AsyncMockMixin)
-                    and any(isinstance(item, coroutine_type) for item in value)
+                if value is not None and (
+                    isinstance(value, coroutine_type)
+                    or (
+                        isinstance(mock, _AsyncMockMixin)
+                        and (
+                            (type(value) in (list, tuple) and any(isinstance(item, coroutine_type) for item in value))
+                            or has_async_call(value)
+                        )
+                    )
                 ):
                     on_assignment(mock, slot, value)
                 setter(mock, value)
@@ -292,7 +331,8 @@ class ConstructionWatch:
 
         def watched(mock: Any, value: Any) -> None:
             if isinstance(value, coroutine_type) or (
-                data_mocks and id(value) in data_mocks and isinstance(mock, _AsyncMockMixin)
+                isinstance(mock, _AsyncMockMixin)
+                and ((data_mocks and id(value) in data_mocks) or (slot == "return_value" and is_future(value)))
             ):
                 on_assignment(mock, slot, value)
             setter(mock, value)
@@ -339,12 +379,13 @@ class ConstructionWatch:
         spec_data = spec is not None and spec_is_data(mock_class, spec)
         returned = mock.__dict__.get("_mock_return_value")
         returns_coroutine = is_coroutine(returned)
+        returns_future = is_async and is_future(returned)
         awaited_data = None
         if is_async and isinstance(returned, _NonCallableMock):
             known = self.data_mocks.get(id(returned))
             if known is not None and known[0]() is returned:
                 awaited_data = known[1]
-        if not (spec_data or returns_coroutine or awaited_data):
+        if not (spec_data or returns_coroutine or returns_future or awaited_data):
             return None
         frame = _frames.first_user_frame(frame)
         if frame is None:
@@ -358,6 +399,8 @@ class ConstructionWatch:
                 construction = DataConstruction(mock_class.__name__, _frames.frame_location(frame), type(spec).__name__)
         if returns_coroutine:
             self.listener.coroutine_as_return_value(None, "return_value", returned, frame, at_construction=mock_class)
+        if returns_future:
+            self.listener.future_as_return_value(mock, returned, frame, constructed=True)
         if awaited_data is not None:
             self.listener.data_mock_awaited(None, awaited_data, frame, at_construction=mock_class)
         return construction
@@ -439,6 +482,15 @@ class ConstructionWatch:
                     value,
                     frame,
                     at_construction=type(parent) if constructed else None,
+                )
+            elif name == "side_effect" and isinstance(parent, _AsyncMockMixin) and has_async_call(value):
+                constructed = _set_by_constructor(caller, frame)
+                self.listener.async_callable_side_effect(
+                    None if constructed else parent, value, frame, at_construction=type(parent) if constructed else None
+                )
+            elif name == "return_value" and isinstance(parent, _AsyncMockMixin) and is_future(value):
+                self.listener.future_as_return_value(
+                    parent, value, frame, constructed=_set_by_constructor(caller, frame)
                 )
             elif name == "return_value" and isinstance(parent, _AsyncMockMixin):
                 known = self.data_mocks.get(id(value))

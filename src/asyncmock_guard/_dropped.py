@@ -51,6 +51,10 @@ class DroppedCoroutines:
         code = coroutine.cr_code
         if code is EXECUTE_MOCK_CALL_CODE:
             return False  # an AsyncMock call the guard did not watch (a test in 'off' mode)
+        if "awaited_values" in vars(collector) and code in collector.awaited_values.reported_calls:
+            origin = getattr(coroutine, "cr_origin", None)
+            if not origin or _frames.is_mock_file(origin[0][0]):
+                return True  # made by an AsyncMock whose async-callable side_effect was reported (see there)
         created = self.created(coroutine)
         if created is None:
             return False

@@ -36,6 +36,7 @@ class SyncEvidence:
     real_class: str | None = None  # "module:Class" of the parent, when known
     by_name_only: bool = False  # only the member's name matched the table: a hint, not a verdict
     returned_awaits: tuple[str, ...] = ()  # what the code awaits on what it returns (see ``SyncMember``)
+    awaitable: bool = False  # what it returns can be awaited too: awaiting the AsyncMock's call is right
 
 
 def _class_names(spec: type) -> list[str]:
@@ -82,9 +83,20 @@ def _read_member(member: Any) -> tuple[bool, Returns] | None:
         annotation = _return_annotation_text(function)
     except (TypeError, ValueError):
         return None
-    if annotation is None or _MAYBE_AWAITABLE.search(annotation):
+    if annotation is None or _MAYBE_AWAITABLE.search(annotation) or _returns_awaitable(function):
         return None
     return False, Returns.VALUE
+
+
+def _returns_awaitable(function: Any) -> bool:
+    """Whether the class the return annotation names (any member of a union) can be awaited: a sync
+    method may return an awaitable (aiohttp's ``-> _BaseRequestContextManager[...]``)."""
+    try:
+        returned = typing.get_type_hints(function).get("return")
+    except Exception:  # noqa: BLE001 - an annotation that cannot be resolved says nothing either way
+        return False
+    members = typing.get_args(returned) if typing.get_origin(returned) in (typing.Union, types.UnionType) else ()
+    return any(hasattr(typing.get_origin(member) or member, "__await__") for member in members or (returned,))
 
 
 def _awaited_result_class(parent: object) -> tuple[_known_sync.AwaitedResult, bool] | None:
@@ -114,7 +126,12 @@ def _listed_for_class(spec: type, name: str, user: UserEntries) -> SyncEvidence 
     member = _known_sync.sync_member(_class_names(spec), name)
     if member is not None:
         return SyncEvidence(
-            member.title, member.returns, True, _full_name(spec), returned_awaits=member.returned_awaits
+            member.title,
+            member.returns,
+            True,
+            _full_name(spec),
+            returned_awaits=member.returned_awaits,
+            awaitable=member.awaitable,
         )
     return None
 
@@ -141,11 +158,13 @@ def for_member(parent: object, name: str, user: UserEntries) -> SyncEvidence | N
         result, firm = inferred
         member = _known_sync.result_members(result, name)
         if member is not None:
-            return SyncEvidence(member.title, member.returns, firm, result.result)
+            return SyncEvidence(member.title, member.returns, firm, result.result, awaitable=member.awaitable)
     if spec is None:
         member = _known_sync.sync_member_by_name(name)
         if member is not None:
-            return SyncEvidence(member.title, member.returns, False, member.owner, by_name_only=True)
+            return SyncEvidence(
+                member.title, member.returns, False, member.owner, by_name_only=True, awaitable=member.awaitable
+            )
     return None
 
 

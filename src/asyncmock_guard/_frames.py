@@ -10,6 +10,7 @@ from __future__ import annotations
 import dis
 import inspect
 import os
+import sys
 from collections.abc import Iterator
 from types import CodeType, FrameType, TracebackType
 from typing import Any
@@ -49,6 +50,12 @@ def _stdlib_prefixes() -> tuple[str, ...]:
 
 
 _STDLIB_PREFIXES = _stdlib_prefixes()
+# Console scripts (``bin/pytest``): the bottom frame of every run, never a line of the user's.
+_SCRIPT_PREFIXES = tuple(
+    os.path.join(os.path.realpath(prefix), scripts) + os.sep
+    for prefix in {sys.prefix, sys.exec_prefix, sys.base_prefix}
+    for scripts in ("bin", "Scripts")
+)
 _SITE_MARKERS = (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep)
 _OWN_PACKAGE_DIR = os.path.dirname(os.path.realpath(__file__)) + os.sep
 _library_by_filename: dict[str, bool] = {}
@@ -71,7 +78,7 @@ def _classify(filename: str, module: str | None) -> bool:
     top = (module or "").partition(".")[0] or _package_in_site_packages(real)
     if top in _FRAMEWORK_PACKAGES:
         return True
-    if real.startswith(_OWN_PACKAGE_DIR):
+    if real.startswith(_OWN_PACKAGE_DIR) or real.startswith(_SCRIPT_PREFIXES):
         return True
     for prefix in _STDLIB_PREFIXES:
         if real.startswith(prefix):
@@ -88,6 +95,54 @@ def is_library_frame(frame: FrameType) -> bool:
         known = _classify(filename, module if isinstance(module, str) else None)
         _library_by_filename[filename] = known
     return known
+
+
+def is_installed_frame(frame: FrameType) -> bool:
+    """True for frames of an installed package that is not test machinery (httpx calling an event hook):
+    code the test exercises, but no line the user edits."""
+    filename = frame.f_code.co_filename
+    known = _installed_by_filename.get(filename)
+    if known is None:
+        real = os.path.realpath(filename) if os.path.isabs(filename) else filename
+        known = _installed_by_filename[filename] = _package_in_site_packages(real) is not None
+    return known
+
+
+_installed_by_filename: dict[str, bool] = {}
+
+
+def first_own_frame(frame: FrameType | None) -> FrameType | None:
+    """The innermost frame, from ``frame`` outwards, of the user's own files: neither library code nor an
+    installed package."""
+    while frame is not None and (is_library_frame(frame) or is_installed_frame(frame)):
+        frame = frame.f_back
+    return frame
+
+
+def library_name(filename: str) -> str:
+    """What to call the library a file belongs to: its installed package, else its top-level module
+    (``asyncio`` for ``.../lib/python3.13/asyncio/events.py``), else the file's name."""
+    real = os.path.realpath(filename) if os.path.isabs(filename) else filename
+    package = _package_in_site_packages(real)
+    if package is not None:
+        return package
+    for prefix in _STDLIB_PREFIXES:
+        if real.startswith(prefix):
+            return real[len(prefix) :].split(os.sep, 1)[0].removesuffix(".py")
+    return os.path.basename(filename)
+
+
+def library_path(filename: str) -> str:
+    """A library file's path below its site-packages or standard library directory (``httpx/_client.py``)."""
+    real = os.path.realpath(filename) if os.path.isabs(filename) else filename
+    for marker in _SITE_MARKERS:
+        index = real.rfind(marker)
+        if index >= 0:
+            return real[index + len(marker) :]
+    for prefix in _STDLIB_PREFIXES:
+        if real.startswith(prefix):
+            return real[len(prefix) :]
+    return filename
 
 
 def is_library_location(filename: str) -> bool:
@@ -186,8 +241,86 @@ def is_await_instruction(code: CodeType, offset: int) -> bool:
     return 0 <= offset < len(raw) and raw[offset] == _GET_AWAITABLE
 
 
+def _opcodes(*names: str) -> frozenset[int]:
+    return frozenset(dis.opmap[name] for name in names if name in dis.opmap)  # each Python has some of them
+
+
+_CALLS = ("CALL", "CALL_KW", "CALL_FUNCTION", "CALL_FUNCTION_KW", "CALL_FUNCTION_EX", "CALL_METHOD", "PRECALL")
+# The instructions with which code itself uses a value in each way a coroutine proxy reports (by the
+# operation's first word), across Python 3.10 to 3.15: a use from any other instruction is a builtin or C
+# function doing it (``list.remove`` compares the other items with the coroutine, ``hasattr`` probes it).
+_OPERATION_OPCODES: dict[str, frozenset[int]] = {
+    "attribute": _opcodes("LOAD_ATTR", "LOAD_METHOD"),
+    "subscript": _opcodes("BINARY_SUBSCR", "BINARY_SLICE", "BINARY_OP"),  # 3.14: BINARY_OP NB_SUBSCR
+    "item": _opcodes("STORE_SUBSCR", "STORE_SLICE", "DELETE_SUBSCR"),
+    "iteration": _opcodes(
+        "GET_ITER", "FOR_ITER", "UNPACK_SEQUENCE", "UNPACK_EX", "LIST_EXTEND", "SET_UPDATE", "CALL_FUNCTION_EX"
+    ),
+    "len()": frozenset(),  # only ``len(...)`` itself (see BUILTIN_USES)
+    "membership": _opcodes("CONTAINS_OP"),
+    "truth": _opcodes(
+        "TO_BOOL",
+        "UNARY_NOT",
+        "POP_JUMP_IF_FALSE",
+        "POP_JUMP_IF_TRUE",
+        "POP_JUMP_FORWARD_IF_FALSE",
+        "POP_JUMP_FORWARD_IF_TRUE",
+        "POP_JUMP_BACKWARD_IF_FALSE",
+        "POP_JUMP_BACKWARD_IF_TRUE",
+        "JUMP_IF_FALSE_OR_POP",
+        "JUMP_IF_TRUE_OR_POP",
+    ),
+    "comparison": _opcodes("COMPARE_OP"),
+    "async": _opcodes("BEFORE_ASYNC_WITH", "LOAD_SPECIAL", "GET_AITER"),
+}
+
+
+_CALL_OPCODES = _opcodes(*_CALLS)
+# The builtins that, called with the coroutine itself (``bool(coroutine)``), do the operation the code means:
+# a use by the user's line, unlike ``any(pending)`` or ``pending.remove(x)``, which touch it on their own.
+BUILTIN_USES: dict[str, frozenset[str]] = {
+    "truth": frozenset({"bool"}),
+    "len()": frozenset({"len"}),
+    "iteration": frozenset(
+        {"list", "tuple", "set", "frozenset", "sorted", "iter", "next", "enumerate", "zip", "dict", "min", "max"}
+        | {"sum", "reversed", "map", "filter"}
+    ),
+}
+
+
+def is_call_instruction(frame: FrameType) -> bool:
+    raw = frame.f_code.co_code
+    return 0 <= frame.f_lasti < len(raw) and raw[frame.f_lasti] in _CALL_OPCODES
+
+
+def performs(frame: FrameType, operation: str) -> bool:
+    """Whether the instruction ``frame`` is executing is itself ``operation`` (as a coroutine proxy names
+    it: "subscript", "attribute 'all'", "comparison =="...), not a call of a builtin that does it."""
+    opcodes = _OPERATION_OPCODES.get(operation.partition(" ")[0])
+    raw = frame.f_code.co_code
+    offset = frame.f_lasti
+    return opcodes is None or (0 <= offset < len(raw) and raw[offset] in opcodes)
+
+
 def is_mock_module(frame: FrameType) -> bool:
     return frame.f_code.co_filename == _MOCK_FILE
+
+
+_RUNNERS_FILE = os.path.join("asyncio", "runners.py")
+
+
+def closing_loop(frame: FrameType | None) -> bool:
+    """Whether an event loop is cancelling the tasks left on it as it closes (``asyncio.run``, ``Runner``)."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "_cancel_all_tasks" and code.co_filename.endswith(_RUNNERS_FILE):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def is_mock_file(filename: str) -> bool:
+    return filename == _MOCK_FILE
 
 
 def caller_of_mock(frame: FrameType | None) -> FrameType | None:

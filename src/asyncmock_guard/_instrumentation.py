@@ -57,6 +57,7 @@ class CoroutineRecord:
 
     __slots__ = (
         "_caller_line",
+        "called_by",
         "caller_code",
         "caller_offset",
         "instrumentation",
@@ -93,6 +94,9 @@ class CoroutineRecord:
             self.caller_code = caller.f_code
             self.caller_offset = caller.f_lasti
         self._caller_line: int | None = None
+        # The library frame that called the mock, when one did (the event loop calling a callback, httpx an
+        # event hook): its code and offset; ``caller`` is then the user's nearest frame, if any.
+        self.called_by: tuple[CodeType, int] | None = None
         self.mock_id = mock_id
         self.key = 0
         self.reported = False
@@ -109,6 +113,14 @@ class CoroutineRecord:
         if self._caller_line is None:
             self._caller_line = _frames.line_at(code, self.caller_offset)
         return Location(code.co_filename, self._caller_line, _frames.code_name(code))
+
+    @property
+    def library_caller(self) -> Location | None:
+        """Where the library that called the mock did it (see ``called_by``)."""
+        if self.called_by is None:
+            return None
+        code, offset = self.called_by
+        return Location(code.co_filename, _frames.line_at(code, offset), _frames.code_name(code))
 
     @property
     def caller_is_async(self) -> bool:
@@ -129,6 +141,8 @@ class Listener(Protocol):
     def coroutine_never_awaited(
         self, coroutine: types.CoroutineType[Any, Any, Any], record: CoroutineRecord | None
     ) -> bool: ...
+
+    def task_never_ran(self, record: CoroutineRecord, coroutine: object) -> None: ...
 
     def internal_error(self, error: BaseException) -> None: ...
 
@@ -157,6 +171,7 @@ class Instrumentation:
         self.tracked: dict[int, CoroutineRecord] = {}
         self._original_execute: object = None
         self._original_hook: Callable[[object], None] | None = None
+        self._test_sink: tuple[object, object, object] | None = None  # see test_started
         self._previous_depth: int | None = None
         self._depth = 0  # the tracking depth the guard set last
         self._depths = (ORIGIN_TRACKING_DEPTH, SYNC_TEST_ORIGIN_TRACKING_DEPTH)  # (shallow, deep), set at install
@@ -292,9 +307,14 @@ class Instrumentation:
     # --- events ---------------------------------------------------------------------------------
     def _watch(self, mock: object, coroutine: Any, caller: FrameType | None) -> Any:
         """The coroutine, or a proxy that reports its misuse, with the record to recognise it by."""
-        record = self.listener.mock_coroutine_created(self, mock, _frames.first_user_frame(caller))
+        frame = _frames.first_user_frame(caller)
+        if frame is not None and _frames.is_installed_frame(frame):  # an installed library called it
+            frame = _frames.first_own_frame(frame)
+        record = self.listener.mock_coroutine_created(self, mock, frame)
         if record is None:
             return coroutine
+        if caller is not None and frame is not caller:
+            record.called_by = (caller.f_code, caller.f_lasti)
         record.key = id(coroutine)
         self.tracked[record.key] = record
         proxy_class = self._proxy_class
@@ -328,14 +348,55 @@ class Instrumentation:
 
     def misuse(self, record: CoroutineRecord, coroutine: object, operation: str, frame: FrameType | None) -> str | None:
         try:
-            if frame is None or _frames.is_library_frame(frame):
+            if frame is None or _frames.is_library_frame(frame) or not self._done_by_the_line(frame, operation):
                 return None
             return self.listener.coroutine_misused(record, coroutine, operation, frame)
         except Exception as error:  # noqa: BLE001
             self.listener.internal_error(error)
             return None
 
+    def thrown_before_start(self, record: CoroutineRecord, coroutine: object) -> None:
+        """A watched coroutine's first step was a ``throw``: its task was cancelled before it ran. A finding
+        when the test's event loop did it as it closed (``asyncio.Runner``, which pytest-asyncio uses)."""
+        try:
+            if _frames.closing_loop(sys._getframe(2)):
+                self.listener.task_never_ran(record, coroutine)
+        except Exception as error:  # noqa: BLE001
+            self.listener.internal_error(error)
+
+    def test_started(self) -> None:
+        """Note where warnings go when a test starts (pytest's own capture): a sink other than this one
+        while it runs is the test's own (``pytest.warns``, ``recwarn``, ``catch_warnings(record=True)``)."""
+        self._test_sink = _warning_sink()
+
+    def test_ended(self) -> None:
+        self._test_sink = None
+
+    def test_records_warnings(self) -> bool:
+        """Whether the running test records warnings itself: Python's "never awaited" warning is then the
+        test's to see (it may well expect it), and the guard stays out of its way."""
+        sink = self._test_sink
+        return sink is not None and any(a is not b for a, b in zip(sink, _warning_sink(), strict=True))
+
+    @staticmethod
+    def _done_by_the_line(frame: FrameType, operation: str) -> bool:
+        """Whether the user's line does ``operation`` to the coroutine itself (its instruction, or a builtin it
+        calls with it: ``bool(coroutine)``), not a builtin or C function touching it on its own account
+        (``pending.remove(other)`` compares every item with ``other``)."""
+        if _frames.performs(frame, operation):
+            return True
+        builtins = _frames.BUILTIN_USES.get(operation.partition(" ")[0])
+        if builtins is None or not _frames.is_call_instruction(frame):
+            return False
+        from asyncmock_guard import _source  # noqa: PLC0415 - a proxy was touched: the finding path
+
+        return _source.callee_at(frame.f_code, frame.f_lasti, frame.f_lineno) in builtins
+
     def _on_unawaited(self, coroutine: Any) -> None:
+        if self.test_records_warnings() and self._original_hook is not None:
+            self.tracked.pop(id(coroutine), None)
+            self._original_hook(coroutine)
+            return
         handled = False
         try:
             record = self.tracked.pop(id(coroutine), None)
@@ -359,6 +420,14 @@ class Instrumentation:
             return False
         frame = coroutine.cr_frame
         return frame is not None and id(frame.f_locals.get("self")) == record.mock_id
+
+
+def _warning_sink() -> tuple[object, object, object]:
+    """Where a warning shown now ends up: ``showwarning``, what it calls, and (Python 3.14's context-aware
+    warnings) the current context's log; ``catch_warnings(record=True)`` replaces one of them."""
+    get_context = getattr(warnings, "_get_context", None)
+    log = getattr(get_context(), "log", None) if get_context is not None else None
+    return warnings.showwarning, getattr(warnings, "_showwarnmsg_impl", None), log
 
 
 def mock_of(coroutine: object) -> object:

@@ -33,6 +33,10 @@ class SyncMember:
     # members of what it returns that are awaited (``await redis.pipeline().execute()``): a MagicMock put in
     # its place needs them as AsyncMocks
     returned_awaits: tuple[str, ...] = ()
+    # what it returns can be awaited as well (aiohttp's ``_RequestContextManager``: ``await session.get(u)``
+    # and ``async with session.get(u)`` both work): an AsyncMock for it is right when the code awaits the
+    # call, so only a misused or dropped coroutine of one is a finding, never the assignment alone
+    awaitable: bool = False
 
     @property
     def class_name(self) -> str:
@@ -66,8 +70,9 @@ def _members(
     returns: Returns = Returns.VALUE,
     *,
     returned_awaits: tuple[str, ...] = (),
+    awaitable: bool = False,
 ) -> list[SyncMember]:
-    return [SyncMember(library, checked, owner, name, returns, returned_awaits) for name in names.split()]
+    return [SyncMember(library, checked, owner, name, returns, returned_awaits, awaitable) for name in names.split()]
 
 
 def _results(library: str, checked: str, owner: str, names: str, result: str) -> list[AwaitedResult]:
@@ -86,10 +91,21 @@ SYNC_MEMBERS: tuple[SyncMember, ...] = (
     *_members(
         *_SQLALCHEMY,
         "sqlalchemy.ext.asyncio:AsyncSession",
-        "add add_all expunge expunge_all in_transaction in_nested_transaction get_transaction is_modified",
+        "add add_all expunge expunge_all in_transaction in_nested_transaction is_modified",
     ),
-    *_members(*_SQLALCHEMY, "sqlalchemy.ext.asyncio:AsyncSession", "begin begin_nested", Returns.ASYNC_CONTEXT_MANAGER),
-    *_members(*_SQLALCHEMY, "sqlalchemy.ext.asyncio:AsyncEngine", "begin connect", Returns.ASYNC_CONTEXT_MANAGER),
+    # the current AsyncSessionTransaction, which (like every startable context) has ``__await__``
+    *_members(*_SQLALCHEMY, "sqlalchemy.ext.asyncio:AsyncSession", "get_transaction", awaitable=True),
+    *_members(
+        *_SQLALCHEMY,
+        "sqlalchemy.ext.asyncio:AsyncSession",
+        "begin begin_nested",
+        Returns.ASYNC_CONTEXT_MANAGER,
+        awaitable=True,  # an AsyncSessionTransaction: ``await session.begin()`` starts it
+    ),
+    *_members(*_SQLALCHEMY, "sqlalchemy.ext.asyncio:AsyncEngine", "begin", Returns.ASYNC_CONTEXT_MANAGER),
+    *_members(
+        *_SQLALCHEMY, "sqlalchemy.ext.asyncio:AsyncEngine", "connect", Returns.ASYNC_CONTEXT_MANAGER, awaitable=True
+    ),
     *_members(
         *_SQLALCHEMY,
         "sqlalchemy.engine:Result",
@@ -105,11 +121,16 @@ SYNC_MEMBERS: tuple[SyncMember, ...] = (
         "aiohttp:ClientSession",
         "get post put patch delete head options request ws_connect",
         Returns.ASYNC_CONTEXT_MANAGER,
+        awaitable=True,  # a _BaseRequestContextManager: ``resp = await session.get(url)`` works too
     ),
     *_members(*_AIOHTTP, "aiohttp:ClientResponse", "raise_for_status release close get_encoding"),
-    *_members(*_REDIS, "redis.asyncio:Redis", "pipeline", returned_awaits=("execute",)),
+    # a Pipeline, which ``await`` gives back (as do its commands, which return the pipeline itself)
+    *_members(*_REDIS, "redis.asyncio:Redis", "pipeline", returned_awaits=("execute",), awaitable=True),
     *_members(
-        *_REDIS, "redis.asyncio.client:Pipeline", "set get delete incr decr expire hset hget lpush rpush sadd zadd"
+        *_REDIS,
+        "redis.asyncio.client:Pipeline",
+        "set get delete incr decr expire hset hget lpush rpush sadd zadd",
+        awaitable=True,
     ),
     *_members(
         *_MOTOR, "motor.motor_asyncio:AsyncIOMotorCollection", "find aggregate list_indexes watch", Returns.CURSOR

@@ -62,22 +62,35 @@ class MockCallEvents:
         )
 
     def diagnose_mock(self, mock: object, record: CoroutineRecord, scope: Scope, where: Location) -> MockDiagnosis:
-        from asyncmock_guard import _diagnosis
+        from asyncmock_guard import _binding, _diagnosis
 
         if record.names is not None:  # a wider-scoped fixture's mock: its own names
             for key, name in record.names.items():
                 scope.names.setdefault(key, name)
         explicit = self.explicit_for(mock)
-        return _diagnosis.diagnose_mock(
+        library, handed_over = record.library_caller, None
+        if where.path == "<unknown>" and library is not None:  # a library called it from no line of the user's
+            bound = _binding.bind(mock, scope)
+            binding = bound.binding
+            handed_over = _binding.handed_over(bound) or (binding.where if binding is not None else None)
+            where = handed_over or where
+        diagnosis = _diagnosis.diagnose_mock(
             mock,
             scope,
             evidence=explicit.evidence if explicit is not None else self.member_evidence(mock),
             where=where,
-            call_site=record.where,
-            caller_is_async=record.caller_is_async,
+            call_site=record.where if handed_over is None else handed_over,
+            # a library that calls the mock decides whether its result is awaited
+            caller_is_async=record.caller_is_async
+            if record.called_by is None
+            else _frames.is_async_code(record.called_by[0]),
             explicit_at=explicit.where if explicit is not None else None,
             rootdir=self.collector.rootdir,
         )
+        if library is not None:
+            diagnosis.extra["called_by"] = library
+            diagnosis.extra["handed_over"] = handed_over is not None
+        return diagnosis
 
     def add_mock_finding(
         self,
@@ -92,8 +105,13 @@ class MockCallEvents:
         from asyncmock_guard.remedies import async_mock_for_sync
 
         message, fix = remedy.message, remedy.fix
+        library = diagnosis.extra.get("called_by")
+        if isinstance(library, Location):
+            message += self.called_by_library(
+                library, diagnosis.where, handed_over=bool(diagnosis.extra["handed_over"])
+            )
         evidence = diagnosis.evidence
-        if evidence is not None and diagnosis.bug_in == "test":
+        if evidence is not None and (remedy.bug_in or diagnosis.bug_in) == "test":
             message, fix = async_mock_for_sync.child(diagnosis.subject, evidence, message, fix)
             if not evidence.by_name_only:
                 kind = FindingKind.ASYNC_MOCK_FOR_SYNC
@@ -106,7 +124,7 @@ class MockCallEvents:
             fix=fix,
             operation=operation,
             change_at=remedy.change_at or diagnosis.change_at,
-            bug_in=diagnosis.bug_in,
+            bug_in=remedy.bug_in or diagnosis.bug_in,
             edits=remedy.edits,
             applicability=remedy.applicability,
         )
@@ -120,6 +138,50 @@ class MockCallEvents:
         if self.report_explicit_of(mock, record, happened, None):
             return
         self.add_mock_finding(FindingKind.NEVER_AWAITED, record, diagnosis, never_awaited.remedy(diagnosis), None)
+
+    def called_by_library(self, library: Location, where: Location, *, handed_over: bool) -> str:
+        """Who called the mock when a library did, not the user's code: the event loop (a callback), httpx (an
+        event hook)..."""
+        name = _frames.library_name(library.path)
+        who = "The event loop" if name == "asyncio" else f"`{name}`"
+        what = " as a callback" if name == "asyncio" else ""
+        line = where.short(self.collector.rootdir)
+        there = f"{line} is where your code handed it over" if handed_over else f"{line} is your code's nearest line"
+        return (
+            f" {who} called it{what} (`{library.function}`, {_frames.library_path(library.path)}:{library.line}),"
+            f" not a line of yours: {there}."
+        )
+
+    def task_never_ran(self, record: CoroutineRecord, coroutine: object) -> None:
+        """An AsyncMock call's coroutine whose task the closing loop cancelled before it started: the call is
+        recorded (``assert_called*`` passes), but it never ran (``assert_awaited*`` would fail)."""
+        from asyncmock_guard.remedies import never_awaited
+
+        if record.reported:
+            return
+        record.reported = True
+        mock = mock_of(coroutine)
+        diagnosis = self.diagnose_mock(mock, record, self.collector.owners.scope(None, record.owner), record.where)
+        remedy = never_awaited.task_never_ran(diagnosis, self.test_line(coroutine, record.owner))
+        self.add_mock_finding(FindingKind.NEVER_AWAITED, record, diagnosis, remedy, None)
+
+    def test_line(self, coroutine: object, owner: str | None) -> tuple[Location, bool] | None:
+        """The line of ``owner``'s test function that led to the coroutine (on its creation stack), else the
+        test's last line (a callback made it after the test had returned); and whether the test is
+        ``async def``."""
+        from asyncmock_guard import _source
+
+        context = self.collector.context
+        if context is None or context.nodeid != owner:
+            return None
+        for filename, line, function in getattr(coroutine, "cr_origin", None) or ():
+            if context.runs(filename, function):
+                return Location(filename, line, function), context.is_async
+        for code in context.codes:
+            last = _source.last_line_of_function(code)
+            if last is not None:
+                return Location(code.co_filename, last, code.co_name), context.is_async
+        return None
 
     def explicit_for(self, mock: object) -> ExplicitAsyncMock | None:
         """The record of ``mock`` as an explicit AsyncMock on a sync member (checked by identity: ids recur)."""

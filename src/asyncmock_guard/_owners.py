@@ -107,9 +107,41 @@ class Owners:
         if context is None or context.phase != "call":
             return context.test_frame if context is not None else None
         found = self.test_frame_above(frame) if frame is not None else None
+        main = None
         if found is None and threading.current_thread() is not threading.main_thread():
-            found = self.test_frame_above(sys._current_frames().get(threading.main_thread().ident or 0))
+            main = sys._current_frames().get(threading.main_thread().ident or 0)
+            found = self.test_frame_above(main)
+        if found is None and context.test_frame is None and context.is_async:
+            found = self.suspended_test_frame(frame if main is None else main)
         return found or context.test_frame
+
+    def suspended_test_frame(self, frame: FrameType | None) -> FrameType | None:
+        """An ``async def`` test's frame while its coroutine waits and something else runs: a callback the
+        event loop calls, a worker thread of ``asyncio.to_thread``. Found down the await chain of the
+        loop's tasks; the loop is the one running here, else the one whose frame is on ``frame``'s stack."""
+        context = self.collector.context
+        asyncio = sys.modules.get("asyncio")
+        if context is None or asyncio is None:
+            return None
+        loop = asyncio._get_running_loop()
+        caller = frame
+        while loop is None and caller is not None:
+            candidate = caller.f_locals.get("self") if caller.f_code.co_name == "run_forever" else None
+            if isinstance(candidate, asyncio.AbstractEventLoop):
+                loop = candidate
+            caller = caller.f_back
+        if loop is None:
+            return None
+        for task in list(asyncio.all_tasks(loop)):
+            awaited: Any = task.get_coro()
+            for _ in range(_MAX_FRAMES_TO_TEST):
+                suspended = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+                if suspended is None:
+                    break
+                if suspended.f_code in context.codes:
+                    return suspended
+                awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+        return None
 
     def names(self, frame: FrameType | None, owner: str | None) -> dict[int, str]:
         """What the owning test calls each object (see ``scope``)."""

@@ -333,7 +333,10 @@ class GuardPlugin:
             context.phase = "call" if outcome == "passed" else "teardown"
             if context.phase == "call" and not context.is_async:
                 collector.instrumentation.track_origins(deeply=True)  # see check_idle_loop
+            elif context.phase == "call":
+                collector.start_call_phase()
         elif when == "call":
+            collector.confirm_assignments()
             if collector.watches_schedulers:
                 collector.check_scheduler_mocks(test_ended=False)
             if not context.is_async:
@@ -342,6 +345,7 @@ class GuardPlugin:
             collector.end_call_phase()
             context.phase = "teardown"
         else:
+            collector.confirm_assignments()
             if collector.watches_schedulers:
                 collector.check_scheduler_mocks(test_ended=True)
             collector.check_patched_mocks()
@@ -369,6 +373,7 @@ class GuardPlugin:
             with self.errors.shielded():
                 _forget_last_failure()
                 collector.outside_phase = "session end"
+                collector.confirm_assignments()
                 if collector.watches_schedulers:
                     collector.check_scheduler_mocks(test_ended=True)
                 self._collect_lost_coroutines(collector)
@@ -417,6 +422,7 @@ class GuardPlugin:
         if collector is not None:
             with self.errors.shielded():
                 collector.outside_phase = "session end"
+                collector.confirm_assignments()
                 late = [self.outcomes.judged(finding) for finding in collector.drain()]
         elif self.late_directory is not None:  # a pytest-xdist controller: its workers have all ended
             with self.errors.shielded():

@@ -23,11 +23,6 @@ T = TypeVar("T")
 _COROUTINE_ATTRIBUTES = frozenset(dir(types.CoroutineType)) | {"cr_suspended", "cr_origin"}
 
 
-def _call(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    __tracebackhide__ = True
-    return target(*args, **kwargs)
-
-
 async def _enter_async_context(obj: Any) -> None:
     __tracebackhide__ = True
     async with obj:
@@ -59,6 +54,10 @@ class CoroutineProxy(wrapt.BaseObjectProxy[Any]):
     schedules it through ``send``/``throw``, and ``await`` goes through ``__await__``. Every other
     use of it as a value is a misuse: it is reported, then performed on the real coroutine so the
     test still gets the exception it would have got.
+
+    It has no ``__call__``: ``callable(coroutine)`` must stay false for code that tells callbacks from
+    coroutines that way; calling one fails as Python fails it (the class is named ``coroutine`` for the
+    error's text), and the coroutine, never awaited, is reported as such.
     """
 
     __slots__ = ("_self_record",)
@@ -75,7 +74,10 @@ class CoroutineProxy(wrapt.BaseObjectProxy[Any]):
         return self.__wrapped__.send(value)
 
     def throw(self, *args: Any) -> Any:
-        self._self_record.settled = True
+        record = self._self_record
+        if not record.settled:  # thrown into before it ever ran: a task cancelled before it started
+            record.instrumentation.thrown_before_start(record, self.__wrapped__)
+        record.settled = True
         return self.__wrapped__.throw(*args)
 
     def close(self) -> None:
@@ -156,10 +158,6 @@ class CoroutineProxy(wrapt.BaseObjectProxy[Any]):
             return False
         return bool(self._self_misuse("comparison !=", operator.ne, self.__wrapped__, other))
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        __tracebackhide__ = True
-        return self._self_misuse("call", _call, self.__wrapped__, args, kwargs)
-
     def __aenter__(self) -> Any:
         __tracebackhide__ = True
         return self._self_misuse("async with", _raise_like_protocol, _enter_async_context, self.__wrapped__)
@@ -170,3 +168,7 @@ class CoroutineProxy(wrapt.BaseObjectProxy[Any]):
     def __aiter__(self) -> Any:
         __tracebackhide__ = True
         return self._self_misuse("async for", _raise_like_protocol, _iterate_asynchronously, self.__wrapped__)
+
+
+# The type name Python's own errors show for an operation the proxy does not define: as for the coroutine.
+CoroutineProxy.__name__ = CoroutineProxy.__qualname__ = "coroutine"

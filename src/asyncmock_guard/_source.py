@@ -178,6 +178,39 @@ def awaited_expression(code: CodeType, lasti: int, line: int) -> ast.expr | None
     return max(awaits, key=lambda node: (node.lineno, node.col_offset)).value
 
 
+def last_line_of_function(code: CodeType) -> int | None:
+    """The first line of the last statement of the function ``code`` is the body of."""
+    tree = module_of(code.co_filename)
+    for node in ast.walk(tree) if tree is not None else ():
+        if (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.name == code.co_name
+            and _first_line(node) == code.co_firstlineno
+        ):
+            return node.body[-1].lineno
+    return None
+
+
+def callee_at(code: CodeType, lasti: int, line: int) -> str | None:
+    """The name of what the call instruction at ``lasti`` of ``code`` calls (``bool`` for ``bool(x)``), when
+    the source tells it for certain."""
+    tree = module_of(code.co_filename)
+    if tree is None:
+        return None
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and node.lineno <= line <= (node.end_lineno or node.lineno)
+    ]
+    position = _position(code, lasti)
+    if position is not None:
+        calls = [
+            node for node in calls if (node.lineno, node.col_offset, node.end_lineno, node.end_col_offset) == position
+        ]
+    names = {callee_name(node) for node in calls}
+    return names.pop() if len(names) == 1 else None
+
+
 def _position(code: CodeType, lasti: int) -> tuple[int, int, int, int] | None:
     positions = getattr(code, "co_positions", None)
     if positions is None:  # Python 3.10: the line is all there is

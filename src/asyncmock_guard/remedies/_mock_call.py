@@ -13,8 +13,16 @@ from __future__ import annotations
 from asyncmock_guard import _advice
 from asyncmock_guard._binding import Hop
 from asyncmock_guard._diagnosis import CODE, MockDiagnosis
+from asyncmock_guard._findings import Location
 from asyncmock_guard._sharing import tests_sharing
-from asyncmock_guard.remedies._mock_edits import add_await, added_lines, advice_names, to_magic_mock, where_to_edit
+from asyncmock_guard.remedies._mock_edits import (
+    add_await,
+    added_lines,
+    advice_names,
+    enclosing_function,
+    to_magic_mock,
+    where_to_edit,
+)
 from asyncmock_guard.remedies._remedy import SAFE, UNSAFE, Remedy
 
 
@@ -100,7 +108,11 @@ def test_is_wrong(diagnosis: MockDiagnosis, message: str, fix: str) -> Remedy:
         kept = [line for line in fix.splitlines() if line not in awaited]
         return Remedy(message, "\n".join([*kept, *awaited]), (), SAFE)
     lines = [where_to_edit(edits, diagnosis.rootdir), *added_lines(edits)]
-    return Remedy(message, "\n".join([*lines, *protocol, *specced, *awaited]), edits, SAFE)
+    # the line the fix changes first (``s3.put_object = AsyncMock()``, not ``s3 = MagicMock()`` above it)
+    first = Location(edits[0].path, edits[0].row)
+    function = enclosing_function(first)
+    change_at = Location(first.path, first.line, function.name if function is not None else "")
+    return Remedy(message, "\n".join([*lines, *protocol, *specced, *awaited]), edits, SAFE, change_at)
 
 
 def dropped(diagnosis: MockDiagnosis) -> Remedy:
@@ -112,6 +124,9 @@ def dropped(diagnosis: MockDiagnosis) -> Remedy:
     names = advice_names(diagnosis)
     why = _advice.why_async(diagnosis.mock, names)
     attribute, function = diagnosis.attribute, where.function or "the caller"
+    called_by = diagnosis.extra.get("called_by")
+    if isinstance(called_by, Location):  # a library called it, and dropped what it returned
+        function = called_by.function or function
     message = (
         f"`{diagnosis.subject}(...)` was called at {where.short(rootdir)} but the coroutine it returned was"
         " never awaited, so the mocked call never ran: no side_effect, await_count stays 0, and the code under"

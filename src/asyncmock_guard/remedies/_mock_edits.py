@@ -170,6 +170,27 @@ def explicit_construction(scope: _binding.Scope, member: object, old: str, new: 
     return None
 
 
+def retype(scope: _binding.Scope, mock: object, olds: tuple[str, ...], new: str) -> tuple[Edit, ...]:
+    """The edits that make ``mock`` a ``new`` (``AsyncMock``) where the test built it as one of ``olds``, or,
+    for a child the test never built itself, that assign it one after its parent's binding
+    (``resp.text = AsyncMock()``); with the import of ``new``. Empty when neither can be told."""
+    for old in olds:
+        edit = explicit_construction(scope, mock, old, new)
+        if edit is not None:
+            break
+    else:
+        bound = _binding.bind(mock, scope)
+        binding, anchor = bound.binding, bound.anchor
+        segments = segments_between(anchor, mock) if anchor is not None else None
+        if binding is None or not segments:
+            return ()
+        edit = configure_after_binding(binding, f"{'.'.join((binding.name, *segments))} = {new}()")
+    if edit is None:
+        return ()
+    imported = _edits.ensure_import(edit.path, MOCK_MODULE, new)
+    return (edit, imported) if imported is not None else (edit,)
+
+
 def patch_call_node(where: Location, *, call: str | None = None, attribute: str | None = None) -> ast.Call | None:
     """The ``patch(...)``/``patch.object(...)`` call at ``where``: in its statement, or a decorator there.
     Of several on that line (``with patch(a), patch(b):``), the one written ``call`` (a decorator's with its

@@ -9,14 +9,7 @@ import inspect
 
 from asyncmock_guard import _binding, _edits, _frames, _naming, _source
 from asyncmock_guard._findings import Location
-from asyncmock_guard.remedies._mock_edits import (
-    MOCK_MODULE,
-    added_lines,
-    configure_after_binding,
-    explicit_construction,
-    segments_between,
-    where_to_edit,
-)
+from asyncmock_guard.remedies._mock_edits import added_lines, retype, where_to_edit
 from asyncmock_guard.remedies._remedy import SAFE, UNSAFE, Remedy
 
 
@@ -26,24 +19,6 @@ def _remove_await(where: Location, expression: ast.expr) -> _edits.Edit | None:
         if isinstance(node, ast.Await) and node.value is expression:
             return _edits.replace_node(where.path, node, _source.text_of(where.path, expression))
     return None
-
-
-def _to_async_mock(scope: _binding.Scope, mock: object) -> tuple[_edits.Edit, ...]:
-    for old in ("MagicMock", "Mock"):
-        edit = explicit_construction(scope, mock, old, "AsyncMock")
-        if edit is not None:
-            break
-    else:
-        bound = _binding.bind(mock, scope)
-        binding, anchor = bound.binding, bound.anchor
-        segments = segments_between(anchor, mock) if anchor is not None else None
-        if binding is None or not segments:
-            return ()
-        edit = configure_after_binding(binding, f"{'.'.join((binding.name, *segments))} = AsyncMock()")
-    if edit is None:
-        return ()
-    imported = _edits.ensure_import(edit.path, MOCK_MODULE, "AsyncMock")
-    return (edit, imported) if imported is not None else (edit,)
 
 
 def remedy(
@@ -63,13 +38,42 @@ def remedy(
         text = "\n".join([where_to_edit(edits, rootdir), *added_lines(edits)]) if edits else fix
         return Remedy(message, text, edits, UNSAFE, where, "code")
     if not called:
-        return Remedy(f"{message} (No edit is offered: the code awaits the mock itself.)", fix, bug_in="test")
-    edits = _to_async_mock(scope, mock)
+        return _call_it(mock, scope, where, expression, subject, rootdir=rootdir)
+    edits = retype(scope, mock, ("MagicMock", "Mock"), "AsyncMock")
     if not edits:
         return Remedy(f"{message} (No edit is offered: the guard cannot tell where the mock was built.)", fix)
     alternatives = [line for line in fix.splitlines() if line.startswith("#")]
     lines = [where_to_edit(edits, rootdir), *added_lines(edits), *alternatives]
     return Remedy(message, "\n".join(lines), edits, SAFE, Location(edits[0].path, edits[0].row), "test")
+
+
+def _call_it(
+    mock: object, scope: _binding.Scope, where: Location, expression: ast.expr, subject: str, *, rootdir: str | None
+) -> Remedy:
+    """``await resp.text`` on a mock: a mock's attribute is never awaitable, and what real code awaits on
+    such an object is a method's result (aiohttp's ``await resp.text()``). The code forgot to call it; once
+    it does, the test's ``resp.text`` must be an AsyncMock for the call to give an awaitable."""
+    message = (
+        f"The code at {where.short(rootdir)} awaits `{subject}` without calling it: `{subject}` is a"
+        f" {type(mock).__name__} attribute, which cannot be awaited. Awaitable members of such objects are"
+        f" async methods (aiohttp's `await resp.text()`): the code under test must call it,"
+        f" `await {_source.text_of(where.path, expression)}()`, and the test's `{subject}` must then be an"
+        " AsyncMock, whose call gives the awaitable."
+    )
+    called = _edits.replace_node(where.path, expression, f"{_source.text_of(where.path, expression)}()")
+    edits = (called, *retype(scope, mock, ("MagicMock", "Mock"), "AsyncMock")) if called is not None else ()
+    if not edits:
+        fix = f"await {_source.text_of(where.path, expression)}()  # at {where.short(rootdir)}"
+        return Remedy(message, fix, applicability=UNSAFE, change_at=where, bug_in="code")
+    return Remedy(message, "\n".join(added_lines_by_file(edits, rootdir)), edits, UNSAFE, where, "code")
+
+
+def added_lines_by_file(edits: tuple[_edits.Edit, ...], rootdir: str | None) -> list[str]:
+    """The fix text of edits in several places: each place's header, then its lines."""
+    lines: list[str] = []
+    for edit in edits:
+        lines += [where_to_edit((edit,), rootdir), *added_lines((edit,))]
+    return lines
 
 
 # --- the message and fix text ---------------------------------------------------------------------

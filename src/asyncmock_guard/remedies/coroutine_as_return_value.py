@@ -9,12 +9,13 @@ A ``side_effect`` given a coroutine object becomes that ``return_value``.
 from __future__ import annotations
 
 import ast
+from typing import Any
 
-from asyncmock_guard import _edits, _source
+from asyncmock_guard import _binding, _edits, _naming, _source
 from asyncmock_guard._construction import is_coroutine
 from asyncmock_guard._findings import Location
 from asyncmock_guard._source import CallSite, module_of, text_of
-from asyncmock_guard.remedies._mock_edits import added_lines, enclosing_function, where_to_edit
+from asyncmock_guard.remedies._mock_edits import added_lines, enclosing_function, retype, where_to_edit
 from asyncmock_guard.remedies._remedy import SAFE, Remedy
 
 
@@ -164,3 +165,69 @@ def _assigned_value(where: Location) -> ast.expr | None:
         if isinstance(node, ast.Assign) and node.lineno <= where.line <= (node.end_lineno or node.lineno):
             return node.value
     return None
+
+
+# --- what else an awaited call gives as it is ----------------------------------------------------------
+def _bound_attribute(path: str, node: ast.expr, attribute: str) -> str:
+    """``node``'s text with ``.attribute``, parenthesized when it would not bind to the whole."""
+    text = text_of(path, node)
+    simple = isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Subscript))
+    return f"{text}.{attribute}" if simple else f"({text}).{attribute}"
+
+
+def async_callable(
+    where: Location, site: CallSite | None, subject: str, value: object, *, rootdir: str | None
+) -> Remedy:
+    """``AsyncMock(side_effect=FakeBackend())`` with an ``async def __call__``: the side_effect is called,
+    not awaited, and the code gets the coroutine its ``__call__`` returns. Its bound ``__call__`` is a
+    coroutine function, which the AsyncMock does await."""
+    class_name = type(value).__qualname__
+    node = site.keyword("side_effect") if site is not None else _assigned_value(where)
+    written = text_of(where.path, node) if node is not None else f"{class_name}()"
+    message = (
+        f"`{subject}` was given `{written}` as its side_effect at {where.short(rootdir)}: an AsyncMock awaits"
+        f" a side_effect only when it is a coroutine *function*, and a `{class_name}` instance is not one (its"
+        f" `__call__` is `async def`), so every awaited call hands the code under test the coroutine"
+        f" `{class_name}.__call__` returns, never awaited, instead of what it produces."
+    )
+    edit = _edits.replace_node(where.path, node, _bound_attribute(where.path, node, "__call__")) if node else None
+    if edit is None:
+        fix = f"{subject}.side_effect = {written}.__call__  # a coroutine function: awaited on every call"
+        return Remedy(f"{message} (No edit is offered: the side_effect cannot be found.)", fix, change_at=where)
+    return Remedy(message, "\n".join([where_to_edit((edit,), rootdir), *added_lines((edit,))]), (edit,), SAFE, where)
+
+
+def future_given(
+    mock: object, future: Any, scope: _binding.Scope, where: Location, subject: str, *, rootdir: str | None
+) -> Remedy:
+    """``mock.return_value = asyncio.Future()`` on an AsyncMock the code awaited: it got the Future itself
+    (always true), not its result. A MagicMock returning it makes the code's ``await`` wait for the result."""
+    kind = f"asyncio.{type(future).__name__}"
+    message = (
+        f"`{subject}` was given an `{kind}` as its return_value at {where.short(rootdir)}: an awaited AsyncMock"
+        f" call gives its return_value as it is, so `await {subject}(...)` handed the code under test the"
+        f" {type(future).__name__} itself (always true), not its result."
+    )
+    resolved = future.done() and not future.cancelled() and future.exception() is None
+    value = _naming.expression_for(future.result(), {}) if resolved else "..."
+    by_value = f"{subject}.return_value = {value}  # the value the code should get, as plain data"
+    is_task = hasattr(future, "get_coro")
+    if not resolved and not is_task:
+        message += " Nothing had resolved it when the test's phase ended."
+        return Remedy(
+            f"{message} (No edit is offered: the guard cannot tell what value was meant.)", by_value, change_at=where
+        )
+    edits = retype(scope, mock, ("AsyncMock",), "MagicMock")
+    if not edits:
+        return Remedy(
+            f"{message} (No edit is offered: the guard cannot tell where the mock was built.)",
+            by_value,
+            change_at=where,
+        )
+    lines = [
+        where_to_edit(edits, rootdir),
+        *added_lines(edits),
+        f"# (a MagicMock's call returns the {type(future).__name__}, and the code's await gives its result)",
+        f"# or: {by_value}",
+    ]
+    return Remedy(message, "\n".join(lines), edits, SAFE, Location(edits[0].path, edits[0].row))

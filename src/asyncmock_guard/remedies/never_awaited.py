@@ -287,3 +287,38 @@ def _swallowed_text(
     ]
     fix.append(f"# or let a real loop run it: make the test async and stop mocking `{attribute}`")
     return message, "\n".join(fix)
+
+
+def task_never_ran(diagnosis: MockDiagnosis, test_line: tuple[Location, bool] | None) -> Remedy:
+    """An AsyncMock call handed to a task that was still pending when the test's loop closed: the loop
+    cancelled it before it started. In an ``async def`` test that made it, the test lets it run before it
+    ends; else the code must await the tasks it starts."""
+    subject, rootdir = diagnosis.subject, diagnosis.rootdir
+    called_at = diagnosis.call_site or diagnosis.where
+    message = (
+        f"`{subject}(...)` was called at {called_at.short(rootdir)} and its coroutine handed to a task, but that"
+        " task was still pending when the test's event loop closed: the loop cancelled it before it started, so"
+        f" the mocked call never ran. `{subject}.assert_called...()` passes all the same (the call was recorded"
+        f" when it was made); `{subject}.assert_awaited_once_with(...)` would have failed."
+    )
+    keep = "# or keep the task and await it: task = asyncio.create_task(...); ...; await task"
+    if test_line is None or not test_line[1]:
+        fix = f"# await the task the code starts at {called_at.short(rootdir)} before its event loop ends\n{keep}"
+        return Remedy(message, fix, change_at=called_at, bug_in="code")
+    where = test_line[0]
+    tree = module_of(where.path)
+    statement = _source.statement_at(tree, where.line) if tree is not None else None
+    made = [
+        _edits.insert_after_statement(where.path, statement, "await asyncio.sleep(0)  # let the task it started run")
+        if statement is not None
+        else None,
+        _edits.ensure_module_import(where.path, "asyncio"),
+    ]
+    edits = tuple(edit for edit in made if edit is not None)
+    if not edits or made[0] is None:
+        return Remedy(
+            message, f"await asyncio.sleep(0)  # after {where.short(rootdir)}\n{keep}", change_at=where, bug_in="test"
+        )
+    return Remedy(
+        message, "\n".join([where_to_edit(edits, rootdir), *added_lines(edits), keep]), edits, SAFE, where, "test"
+    )

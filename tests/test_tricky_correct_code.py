@@ -1,0 +1,241 @@
+"""Unusual but correct async test code: no finding, and every test's outcome as without the guard.
+
+Each case is a class of code a real suite has and the guard once reported: members whose result is both
+awaitable and an async context manager (aiohttp, SQLAlchemy, redis), builtins and C functions touching a
+coroutine (``list.remove``, ``in``, ``hasattr``), tasks a fixture's loop runs at teardown, tests that expect
+Python's own "never awaited" warning, and an AsyncMock replaced before anything called it. Each runs without
+the guard, in strict mode and in warn mode; the outcomes of its tests must be the same in all three.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from _guardrun import run_guard, write_project
+
+CASES: dict[str, str] = {
+    "awaitable-context-managers": """
+        from unittest.mock import AsyncMock, MagicMock, create_autospec, patch
+
+        import aiohttp
+        import redis.asyncio
+        from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+
+        async def fetch_status(session, url):
+            response = await session.get(url)
+            return response.status
+
+
+        async def test_aiohttp_get_awaited_with_a_spec():
+            session = MagicMock(spec=aiohttp.ClientSession)
+            session.get = AsyncMock(return_value=MagicMock(status=200))
+            assert await fetch_status(session, "http://x") == 200
+            session.get.assert_awaited_once_with("http://x")
+
+
+        async def test_aiohttp_members_assigned_and_never_called():
+            session = create_autospec(aiohttp.ClientSession, instance=True)
+            session.post = AsyncMock()
+            session.ws_connect = AsyncMock()
+            session.request = AsyncMock()
+            session.post.assert_not_called()
+
+
+        async def test_aiohttp_get_patched_and_awaited():
+            with patch.object(aiohttp.ClientSession, "get", new_callable=AsyncMock) as get:
+                get.return_value = MagicMock(status=204)
+                async with aiohttp.ClientSession() as session:
+                    assert await fetch_status(session, "http://x") == 204
+
+
+        async def test_sqlalchemy_connect_and_begin_awaited():
+            engine = MagicMock(spec=AsyncEngine)
+            engine.connect = AsyncMock(return_value="connection")
+            session = MagicMock(spec=AsyncSession)
+            session.begin = AsyncMock(return_value="transaction")
+            session.begin_nested = AsyncMock()
+            assert await engine.connect() == "connection"
+            assert await session.begin() == "transaction"
+
+
+        async def test_redis_pipeline_awaited():
+            client = MagicMock(spec=redis.asyncio.Redis)
+            client.pipeline = AsyncMock(return_value="pipeline")
+            assert await client.pipeline() == "pipeline"
+    """,
+    "builtins-touching-coroutines": """
+        import asyncio
+        from unittest.mock import AsyncMock
+
+
+        async def test_list_remove_and_membership():
+            client = AsyncMock()
+            first, second, third = client.one(), client.two(), client.three()
+            pending = [first, second, third]
+            pending.remove(second)
+            assert second not in pending
+            assert first in pending
+            assert pending.index(third) == 1
+            assert pending.count(first) == 1
+            await asyncio.gather(*pending, second)
+
+
+        async def test_hashing_and_probing():
+            client = AsyncMock()
+            coroutine = client.run()
+            assert len({coroutine, coroutine}) == 1
+            assert {coroutine: 1}[coroutine] == 1
+            assert not hasattr(coroutine, "all")
+            assert getattr(coroutine, "scalars", None) is None
+            assert callable(coroutine) is False
+            assert isinstance(coroutine, object)
+            await coroutine
+
+
+        async def test_sorting_and_a_dict_of_pending():
+            client = AsyncMock()
+            calls = {name: getattr(client, name)() for name in ("b", "a")}
+            pending = sorted(calls.values(), key=id)
+            pending.sort(key=id, reverse=True)
+            assert max(pending, key=id) is pending[0]
+            assert list(calls.values()) != []
+            for coroutine in pending:
+                await coroutine
+    """,
+    "fixture-runs-the-loop-later": """
+        import asyncio
+        from unittest.mock import AsyncMock
+
+        import pytest
+
+
+        @pytest.fixture
+        def loop():
+            loop = asyncio.new_event_loop()
+            yield loop
+            loop.run_until_complete(asyncio.gather(*asyncio.all_tasks(loop)))
+            loop.close()
+
+
+        def test_task_on_the_fixture_loop(loop):
+            worker = AsyncMock()
+            loop.create_task(worker.run())
+
+
+        def test_several_tasks_and_a_callback(loop):
+            worker = AsyncMock()
+            for key in range(3):
+                loop.create_task(worker.run(key))
+            loop.call_soon(print, "scheduled")
+    """,
+    "tests-that-expect-the-warning": """
+        import gc
+        import warnings
+        from unittest.mock import AsyncMock
+
+        import pytest
+
+
+        async def make():
+            return 1
+
+
+        def test_pytest_warns_an_async_mock():
+            client = AsyncMock()
+            with pytest.warns(RuntimeWarning, match="never awaited"):
+                client.run()
+                gc.collect()
+
+
+        def test_pytest_warns_a_coroutine_function():
+            with pytest.warns(RuntimeWarning, match="coroutine 'make' was never awaited"):
+                make()
+                gc.collect()
+
+
+        def test_recwarn(recwarn):
+            client = AsyncMock()
+            client.run()
+            gc.collect()
+            assert any("never awaited" in str(w.message) for w in recwarn.list)
+
+
+        def test_catch_warnings_record():
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                make()
+                AsyncMock()()
+                gc.collect()
+            assert len([w for w in caught if "never awaited" in str(w.message)]) == 2
+    """,
+    "replaced-before-any-call": """
+        from unittest.mock import AsyncMock, MagicMock, create_autospec
+
+        import pytest
+
+
+        class Consumer:
+            def consume_all(self) -> int:
+                return 1
+
+            def close(self) -> None:
+                pass
+
+
+        def run(consumer):
+            return consumer.consume_all()
+
+
+        @pytest.fixture
+        def consumer():
+            consumer = MagicMock(spec=Consumer)
+            consumer.close = AsyncMock()
+            return consumer
+
+
+        def test_replaced_by_a_magic_mock():
+            consumer = MagicMock(spec=Consumer)
+            consumer.consume_all = AsyncMock()
+            consumer.consume_all = MagicMock(return_value=3)
+            assert run(consumer) == 3
+
+
+        def test_replaced_on_an_autospec_by_a_function():
+            consumer = create_autospec(Consumer, instance=True)
+            consumer.consume_all = AsyncMock()
+            consumer.consume_all = lambda: 4
+            assert run(consumer) == 4
+
+
+        def test_a_fixture_assignment_replaced_by_the_test(consumer):
+            consumer.close = MagicMock()
+            consumer.close()
+            consumer.close.assert_called_once_with()
+    """,
+}
+
+
+def _outcomes(output: str) -> dict[str, str]:
+    """Each test's outcome, from the ``-rA`` short summary."""
+    return dict(
+        (nodeid, outcome)
+        for outcome, nodeid in re.findall(r"^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) (\S+)", output, re.MULTILINE)
+    )
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_correct_code_keeps_its_outcomes(pytester: pytest.Pytester, case: str) -> None:
+    write_project(pytester, test_case=CASES[case])
+    plain = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "-rA").stdout.str()
+    expected = _outcomes(plain)
+    assert expected, plain
+    assert set(expected.values()) == {"PASSED"}, plain
+    for mode in ("strict", "warn"):
+        run = run_guard(pytester, mode, "-rA")
+        assert run.findings == [], (mode, run.output)
+        assert _outcomes(run.output) == expected, (mode, run.output)
+        assert "AsyncMockGuardWarning" not in run.output
+        assert run.result.ret == 0, run.output
