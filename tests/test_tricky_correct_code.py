@@ -220,10 +220,8 @@ CASES: dict[str, str] = {
 
 def _outcomes(output: str) -> dict[str, str]:
     """Each test's outcome, from the ``-rA`` short summary."""
-    return dict(
-        (nodeid, outcome)
-        for outcome, nodeid in re.findall(r"^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) (\S+)", output, re.MULTILINE)
-    )
+    summary = re.findall(r"^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) (\S+)", output, re.MULTILINE)
+    return {nodeid: outcome for outcome, nodeid in summary}
 
 
 @pytest.mark.parametrize("case", CASES)

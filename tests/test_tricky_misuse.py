@@ -9,6 +9,7 @@ callbacks, and by a library (an httpx event hook).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 import pytest
@@ -31,6 +32,8 @@ class Misuse:
     warn_outcomes: dict[str, int] = field(default_factory=lambda: {"passed": 1})
     # in strict mode, when not every test fails (a finding made as the test's loop closes errors its teardown)
     strict_outcomes: dict[str, int] | None = None
+    # the mock is only ever called after the test returned: its name is caught as the test starts (3.12+)
+    named_from_3_12: bool = False
 
 
 MISUSES: dict[str, Misuse] = {
@@ -201,6 +204,7 @@ MISUSES: dict[str, Misuse] = {
         bug_in="test",
         message_contains=("still pending when the test's event loop closed", "assert_awaited_once_with"),
         strict_outcomes={"passed": 1, "errors": 1},
+        named_from_3_12=True,
     ),
     "to-thread": Misuse(
         app="""
@@ -240,6 +244,31 @@ MISUSES: dict[str, Misuse] = {
                 s3 = MagicMock()
                 s3.put_object = AsyncMock()  # <-- built
                 await asyncio.get_running_loop().run_in_executor(None, app.upload, s3)
+        """,
+        kind="never-awaited",
+        subject="s3.put_object",
+        where="app.py:<-- called",
+        change_at="test_case.py:<-- built",
+        bug_in="test",
+    ),
+    "thread-pool-executor": Misuse(
+        app="""
+            from concurrent.futures import ThreadPoolExecutor
+
+            def upload_all(s3, keys):
+                with ThreadPoolExecutor(max_workers=2) as pool:
+                    list(pool.map(s3.put_object, keys))  # <-- called
+        """,
+        test="""
+            from unittest.mock import AsyncMock, MagicMock
+
+            import app
+
+            def test_upload_all():
+                s3 = MagicMock()
+                s3.put_object = AsyncMock()  # <-- built
+                app.upload_all(s3, ["a"])
+                s3.put_object.assert_called_once_with("a")
         """,
         kind="never-awaited",
         subject="s3.put_object",
@@ -318,6 +347,26 @@ MISUSES: dict[str, Misuse] = {
         bug_in="test",
         message_contains=("`httpx` called it", "httpx/_client.py"),
     ),
+    "async-function-as-httpx-hook": Misuse(
+        test="""
+            import httpx
+
+            async def log_request(request):  # <-- defined
+                pass
+
+            def test_sync_client_with_an_async_hook():
+                transport = httpx.MockTransport(lambda request: httpx.Response(200))
+                client = httpx.Client(event_hooks={"request": [log_request]}, transport=transport)
+                assert client.get("http://x").status_code == 200
+        """,
+        kind="never-awaited",
+        subject="log_request",
+        where="test_case.py:<-- defined",
+        change_at="test_case.py:<-- defined",
+        bug_in="test",
+        message_contains=("`httpx` called it as a regular function", "httpx/_client.py"),
+        edits=False,
+    ),
 }
 
 
@@ -344,7 +393,11 @@ def test_found_named_and_located(pytester: pytest.Pytester, name: str, mode: str
     assert findings, run.output
     finding = findings[0]
     assert finding["kind"] == misuse.kind, finding
-    assert finding["subject"] == misuse.subject, finding
+    if misuse.named_from_3_12 and sys.version_info < (3, 12):
+        # no test frame was ever on a stack the guard saw: named as the code reaches it (see _test_start)
+        assert finding["subject"].endswith(misuse.subject.rpartition(".")[2]), finding
+    else:
+        assert finding["subject"] == misuse.subject, finding
     assert finding["where"] == _line(misuse, misuse.where), finding
     assert finding["change_at"] == _line(misuse, misuse.change_at), finding
     assert finding["bug_in"] == misuse.bug_in, finding
@@ -354,7 +407,9 @@ def test_found_named_and_located(pytester: pytest.Pytester, name: str, mode: str
         for place in (each["where"], each["change_at"]):
             assert place["path"] in ("app.py", "test_case.py"), each
     assert "RuntimeWarning" not in run.output + run.result.stderr.str()  # the guard's finding, not Python's
-    tests = len([line for line in misuse.test.splitlines() if line.strip().startswith(("def test_", "async def test_"))])
+    tests = len(
+        [line for line in misuse.test.splitlines() if line.strip().startswith(("def test_", "async def test_"))]
+    )
     assert len(findings) == tests, findings
     if mode == "strict":
         run.result.assert_outcomes(**(misuse.strict_outcomes or {"failed": tests}))

@@ -102,7 +102,7 @@ class AwaitedValueEvents:
         if owned is None:
             return
         where, site, subject = self._site_and_subject(mock, frame, owned, at_construction)
-        call = inspect.unwrap(type(value).__call__)  # type: ignore[operator]
+        call = inspect.unwrap(type(value).__call__)
         code = getattr(call, "__code__", None)
         if code is not None:
             self.reported_calls.add(code)

@@ -30,7 +30,7 @@ from asyncmock_guard._errors import InternalErrors
 from asyncmock_guard._findings import Finding, FindingKind, FindingQueue, Location
 from asyncmock_guard._instrumentation import CoroutineRecord, Instrumentation
 from asyncmock_guard._owners import Owners
-from asyncmock_guard._test_start import TestStartWatch
+from asyncmock_guard._test_start import StartWatch
 
 if TYPE_CHECKING:
     from asyncmock_guard._awaited_value_events import AwaitedValueEvents
@@ -114,7 +114,7 @@ class Collector:
         self.instrumentation = Instrumentation(self)
         self.construction = ConstructionWatch(self)
         self.dropped = DroppedCoroutines(self)
-        self.test_start = TestStartWatch()
+        self.test_start = StartWatch()
 
     def install(self) -> None:
         self.instrumentation.install()

@@ -58,7 +58,7 @@ class DroppedCoroutines:
         created = self.created(coroutine)
         if created is None:
             return False
-        where, owned, known_call_site = created
+        where, owned, known_call_site, called_by = created
         qualname = getattr(coroutine, "__qualname__", code.co_name)
         if (owned[0], where.path, where.line, qualname) in collector.coroutines_as_values:
             return True  # reported already, where the test made it a mock's return value
@@ -67,7 +67,7 @@ class DroppedCoroutines:
 
         def diagnose_function() -> None:
             collector.mock_calls.function_never_awaited(
-                qualname, where, owned, known_call_site=known_call_site, running=running
+                qualname, where, owned, known_call_site=known_call_site, running=running, called_by=called_by
             )
 
         self._waiting.append((diagnose_function, coroutine))
@@ -100,18 +100,31 @@ class DroppedCoroutines:
             self.collector.internal_error(error)
             self.collector.instrumentation.warn_as_python_would(coroutine)
 
-    def created(self, coroutine: types.CoroutineType[Any, Any, Any]) -> tuple[Location, Owned, bool] | None:
-        """Where a coroutine (not an AsyncMock's) was created, by whom, and whether that place is its
-        caller (``cr_origin``) or only its definition. None when it is not the user's to fix (made by
-        asyncio, pytest, anyio...) or its test runs with the guard off."""
+    def created(
+        self, coroutine: types.CoroutineType[Any, Any, Any]
+    ) -> tuple[Location, Owned, bool, Location | None] | None:
+        """Where a coroutine (not an AsyncMock's) was created, by whom, whether that place is its caller
+        (``cr_origin``) or only its definition, and the installed library that called it, if one did (an
+        async function given to httpx as an event hook): then the place is the user's nearest line. None
+        when it is not the user's to fix (made by asyncio, pytest, anyio, or a library's own coroutine) or
+        its test runs with the guard off."""
         collector = self.collector
         code = coroutine.cr_code
         origin = getattr(coroutine, "cr_origin", None)
         owned = None
+        called_by = None
         if origin:
             if _frames.is_library_location(origin[0][0]):
                 return None
             where = Location(*origin[0])
+            if _frames.is_installed_location(where.path):
+                if _frames.is_installed_location(code.co_filename):
+                    return None  # the library's own coroutine, which it dropped: not the user's to fix
+                called_by = where
+                own = next((entry for entry in origin if _frames.is_own_location(entry[0])), None)
+                where = (
+                    Location(*own) if own is not None else Location(code.co_filename, code.co_firstlineno, code.co_name)
+                )
             owned = self.owner_from_origin(origin)
         else:
             if _frames.is_library_location(code.co_filename):
@@ -123,7 +136,8 @@ class DroppedCoroutines:
                 owned = (None, UNKNOWN_TEST, collector.default_mode)  # any earlier test may have made it
         if owned[2] == "off":
             return None
-        return where, owned, bool(origin)
+        # with a library between, the call site known is the user's line that led to the library's call
+        return where, owned, bool(origin) and (called_by is None or where != own_definition(code)), called_by
 
     def owner_from_origin(self, origin: tuple[tuple[str, int, str], ...]) -> Owned | None:
         """The test, or wider-scoped fixture, whose function is on the creation stack (innermost first):
@@ -140,3 +154,7 @@ class DroppedCoroutines:
             if fixture is not None:
                 return None, fixture, collector.default_mode
         return None
+
+
+def own_definition(code: types.CodeType) -> Location:
+    return Location(code.co_filename, code.co_firstlineno, code.co_name)

@@ -100,7 +100,10 @@ def is_library_frame(frame: FrameType) -> bool:
 def is_installed_frame(frame: FrameType) -> bool:
     """True for frames of an installed package that is not test machinery (httpx calling an event hook):
     code the test exercises, but no line the user edits."""
-    filename = frame.f_code.co_filename
+    return is_installed_location(frame.f_code.co_filename)
+
+
+def is_installed_location(filename: str) -> bool:
     known = _installed_by_filename.get(filename)
     if known is None:
         real = os.path.realpath(filename) if os.path.isabs(filename) else filename
@@ -109,6 +112,11 @@ def is_installed_frame(frame: FrameType) -> bool:
 
 
 _installed_by_filename: dict[str, bool] = {}
+
+
+def is_own_location(filename: str) -> bool:
+    """A file of the user's own: neither library code nor an installed package."""
+    return not is_library_location(filename) and not is_installed_location(filename)
 
 
 def first_own_frame(frame: FrameType | None) -> FrameType | None:
@@ -307,13 +315,16 @@ def is_mock_module(frame: FrameType) -> bool:
 
 
 _RUNNERS_FILE = os.path.join("asyncio", "runners.py")
+_RUNNER_BACKPORT = os.path.join("backports", "asyncio", "runner")  # asyncio.Runner on Python 3.10
 
 
 def closing_loop(frame: FrameType | None) -> bool:
     """Whether an event loop is cancelling the tasks left on it as it closes (``asyncio.run``, ``Runner``)."""
     while frame is not None:
         code = frame.f_code
-        if code.co_name == "_cancel_all_tasks" and code.co_filename.endswith(_RUNNERS_FILE):
+        if code.co_name == "_cancel_all_tasks" and (
+            code.co_filename.endswith(_RUNNERS_FILE) or _RUNNER_BACKPORT in code.co_filename
+        ):
             return True
         frame = frame.f_back
     return False

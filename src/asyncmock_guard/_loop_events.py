@@ -75,7 +75,7 @@ class LoopEvents:
         created = self.collector.dropped.created(real)
         if created is None:
             return None
-        where, owned, _ = created
+        where, owned, _, _ = created
         return getattr(real, "__qualname__", real.cr_code.co_name), where, owned, False
 
     def test_line(self, entries: list[types.TracebackType]) -> no_running_loop.TestLine | None:

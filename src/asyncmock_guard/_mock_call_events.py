@@ -147,10 +147,11 @@ class MockCallEvents:
         what = " as a callback" if name == "asyncio" else ""
         line = where.short(self.collector.rootdir)
         there = f"{line} is where your code handed it over" if handed_over else f"{line} is your code's nearest line"
-        return (
-            f" {who} called it{what} (`{library.function}`, {_frames.library_path(library.path)}:{library.line}),"
-            f" not a line of yours: {there}."
-        )
+        return f" {who} called it{what} ({self.library_place(library)}), not a line of yours: {there}."
+
+    @staticmethod
+    def library_place(library: Location) -> str:
+        return f"`{library.function}`, {_frames.library_path(library.path)}:{library.line}"
 
     def task_never_ran(self, record: CoroutineRecord, coroutine: object) -> None:
         """An AsyncMock call's coroutine whose task the closing loop cancelled before it started: the call is
@@ -225,15 +226,22 @@ class MockCallEvents:
         *,
         known_call_site: bool,
         running: str | None,
+        called_by: Location | None = None,
     ) -> None:
         """A coroutine function's coroutine, made at ``where`` by ``owned``'s test, was finalized unawaited
-        while the test ``running`` ran."""
+        while the test ``running`` ran; ``called_by``: the installed library that called the function."""
         from asyncmock_guard.remedies import never_awaited
 
         owner, phase, _ = owned
-        remedy = never_awaited.function_dropped(
-            qualname, where, known_call_site=known_call_site, nodeid=owner, rootdir=self.collector.rootdir
-        )
+        if called_by is not None:
+            library, place = _frames.library_name(called_by.path), self.library_place(called_by)
+            remedy = never_awaited.called_by_library(
+                qualname, where, library, place, owner, self.collector.rootdir, defined_there=not known_call_site
+            )
+        else:
+            remedy = never_awaited.function_dropped(
+                qualname, where, known_call_site=known_call_site, nodeid=owner, rootdir=self.collector.rootdir
+            )
         message = remedy.message
         if phase == UNKNOWN_TEST and running is not None:
             message += never_awaited.made_by_an_unknown_test(running)

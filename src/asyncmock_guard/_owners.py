@@ -135,7 +135,7 @@ class Owners:
         for task in list(asyncio.all_tasks(loop)):
             awaited: Any = task.get_coro()
             for _ in range(_MAX_FRAMES_TO_TEST):
-                suspended = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+                suspended: FrameType | None = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
                 if suspended is None:
                     break
                 if suspended.f_code in context.codes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dis
 import functools
 import inspect
 import linecache
@@ -208,7 +209,29 @@ def callee_at(code: CodeType, lasti: int, line: int) -> str | None:
             node for node in calls if (node.lineno, node.col_offset, node.end_lineno, node.end_col_offset) == position
         ]
     names = {callee_name(node) for node in calls}
+    if len(names) > 1 and position is None:  # Python 3.10: the bytecode says which of the line's calls it is
+        return _callee_loaded_for(code, lasti)
     return names.pop() if len(names) == 1 else None
+
+
+_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_FAST"})
+
+
+def _callee_loaded_for(code: CodeType, lasti: int) -> str | None:
+    """The name loaded as the callable of the ``CALL_FUNCTION`` instruction at ``lasti`` (Python 3.10): walking
+    back through straight-line code, the instruction that pushed what lies below its arguments."""
+    instructions = [instruction for instruction in dis.get_instructions(code) if instruction.offset <= lasti]
+    if not instructions or instructions[-1].offset != lasti or instructions[-1].opname != "CALL_FUNCTION":
+        return None
+    needed = (instructions[-1].arg or 0) + 1  # its positional arguments, and the callable below them
+    for instruction in reversed(instructions[:-1]):
+        if instruction.is_jump_target:
+            return None
+        argument = instruction.arg if instruction.opcode >= dis.HAVE_ARGUMENT else None
+        needed -= dis.stack_effect(instruction.opcode, argument)
+        if needed <= 0:
+            return instruction.argval if needed == 0 and instruction.opname in _LOADS else None
+    return None
 
 
 def _position(code: CodeType, lasti: int) -> tuple[int, int, int, int] | None:

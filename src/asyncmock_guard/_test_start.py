@@ -19,7 +19,7 @@ _TOOL_NAME = "asyncmock-guard"
 _FREE_TOOL_IDS = (4, 3)  # sys.monitoring reserves 0-2 and 5 (debugger, coverage, profiler, optimizer)
 
 
-class TestStartWatch:
+class StartWatch:
     """Calls ``found`` with the frame of the first of ``codes`` to start, once per ``watch``."""
 
     def __init__(self) -> None:

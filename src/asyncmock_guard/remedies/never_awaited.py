@@ -322,3 +322,30 @@ def task_never_ran(diagnosis: MockDiagnosis, test_line: tuple[Location, bool] | 
     return Remedy(
         message, "\n".join([where_to_edit(edits, rootdir), *added_lines(edits), keep]), edits, SAFE, where, "test"
     )
+
+
+def called_by_library(  # noqa: PLR0917 - what happened, in the order the message tells it
+    qualname: str,
+    where: Location,
+    library: str,
+    place: str,
+    nodeid: str | None,
+    rootdir: str | None,
+    *,
+    defined_there: bool,
+) -> Remedy:
+    """An ``async def`` of the user's that an installed library called as a regular function (an async event
+    hook given to httpx's sync ``Client``): the library dropped the coroutine. Nothing in the call can be
+    edited; the function, or the API it is given to, must change."""
+    name = qualname.rpartition(".")[2]
+    message = (
+        f"`{name}` is `async def`, but `{library}` called it as a regular function ({place}) and dropped the"
+        f" coroutine it returned, so its body never ran; {where.short(rootdir)} is"
+        f" {f'where `{name}` is defined' if defined_there else 'the nearest line of your code that led there'}."
+        f" (No edit is offered: `{library}` expects a regular function there.)"
+    )
+    fix = (
+        f"# make `{name}` a regular function (def, not async def), or give it to the async API of `{library}`,"
+        " which awaits it"
+    )
+    return Remedy(message, fix, (), UNSAFE, where, "test" if _in_test_file(where, nodeid, rootdir) else "code")
