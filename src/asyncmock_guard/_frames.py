@@ -11,6 +11,7 @@ import dis
 import inspect
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from types import CodeType, FrameType, TracebackType
 from typing import Any
@@ -112,6 +113,14 @@ def is_installed_location(filename: str) -> bool:
 
 
 _installed_by_filename: dict[str, bool] = {}
+
+
+def waiting_main_thread_frame() -> FrameType | None:
+    """From a worker thread a library started (``ThreadPoolExecutor.map``), the user's line the main thread
+    waits at for it: the nearest line of the user's code that led here."""
+    if threading.current_thread() is threading.main_thread():
+        return None
+    return first_own_frame(sys._current_frames().get(threading.main_thread().ident or 0))
 
 
 def is_own_location(filename: str) -> bool:

@@ -310,6 +310,8 @@ class Instrumentation:
         frame = _frames.first_user_frame(caller)
         if frame is not None and _frames.is_installed_frame(frame):  # an installed library called it
             frame = _frames.first_own_frame(frame)
+        if frame is None and caller is not None:  # a library called it with no line of the user's below
+            frame = _frames.waiting_main_thread_frame()
         record = self.listener.mock_coroutine_created(self, mock, frame)
         if record is None:
             return coroutine
