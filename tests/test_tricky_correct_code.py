@@ -3,7 +3,8 @@
 Each case is a class of code a real suite has and the guard once reported: members whose result is both
 awaitable and an async context manager (aiohttp, SQLAlchemy, redis), builtins and C functions touching a
 coroutine (``list.remove``, ``in``, ``hasattr``), tasks a fixture's loop runs at teardown, tests that expect
-Python's own "never awaited" warning, and an AsyncMock replaced before anything called it. Each runs without
+Python's own "never awaited" warning, an AsyncMock replaced before anything called it, and a MagicMock
+handing over a coroutine the one call that gets it awaits. Each runs without
 the guard, in strict mode and in warn mode; the outcomes of its tests must be the same in all three.
 """
 
@@ -214,6 +215,25 @@ CASES: dict[str, str] = {
             consumer.close = MagicMock()
             consumer.close()
             consumer.close.assert_called_once_with()
+    """,
+    "magic-mock-handing-over-a-coroutine": """
+        from unittest.mock import MagicMock
+
+
+        async def load():
+            return 5
+
+
+        async def test_constructed_and_awaited_once():
+            client = MagicMock(return_value=load())
+            assert await client() == 5
+
+
+        async def test_assigned_and_awaited_once():
+            client = MagicMock()
+            client.get.return_value = load()
+            assert await client.get("k") == 5
+            client.get.assert_called_once_with("k")
     """,
 }
 

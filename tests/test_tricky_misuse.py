@@ -2,7 +2,7 @@
 files (never site-packages, the stdlib or ``<unknown>``), and fixed by its edits (applied, then rerun clean).
 
 The classes: awaiting a mock attribute that was never called (``await resp.text``); a side_effect object whose
-``__call__`` is async; an asyncio Future or Task as an AsyncMock's return value; an AsyncMock call whose task
+``__call__`` is async; a coroutine a MagicMock hands over to more calls than one, or to none; an asyncio Future or Task as an AsyncMock's return value; an AsyncMock call whose task
 the closing loop cancelled before it ran; AsyncMocks called from worker threads, by the event loop as
 callbacks, and by a library (an httpx event hook).
 """
@@ -172,6 +172,79 @@ MISUSES: dict[str, Misuse] = {
         bug_in="test",
         message_contains=("Nothing had resolved it",),
         edits=False,
+    ),
+    "magic-mock-coroutine-awaited-twice": Misuse(
+        app="""
+            async def total(client):
+                return await client.get("a") + await client.get("b")
+        """,
+        test="""
+            from unittest.mock import MagicMock
+
+            import app
+
+            async def load():
+                return 5
+
+            async def test_total():
+                client = MagicMock()
+                client.get.return_value = load()  # <-- given
+                try:
+                    await app.total(client)
+                except RuntimeError:  # cannot reuse already awaited coroutine
+                    pass
+        """,
+        kind="coroutine-as-return-value",
+        subject="client.get",
+        where="test_case.py:<-- given",
+        change_at="test_case.py:<-- given",
+        bug_in="test",
+        message_contains=("a coroutine runs once", "called 2 times"),
+    ),
+    "magic-mock-coroutine-constructed-awaited-twice": Misuse(
+        app="""
+            async def total(client):
+                return await client("a") + await client("b")
+        """,
+        test="""
+            from unittest.mock import MagicMock
+
+            import app
+
+            async def load():
+                return 5
+
+            async def test_total():
+                client = MagicMock(return_value=load())  # <-- given
+                try:
+                    await app.total(client)
+                except RuntimeError:
+                    pass
+        """,
+        kind="coroutine-as-return-value",
+        subject="client",
+        where="test_case.py:<-- given",
+        change_at="test_case.py:<-- given",
+        bug_in="test",
+        message_contains=("called 2 times",),
+    ),
+    "magic-mock-coroutine-never-awaited": Misuse(
+        test="""
+            from unittest.mock import MagicMock
+
+            async def load():
+                return 5
+
+            def test_unused():
+                client = MagicMock(return_value=load())  # <-- given
+                assert client is not None
+        """,
+        kind="coroutine-as-return-value",
+        subject="client",
+        where="test_case.py:<-- given",
+        change_at="test_case.py:<-- given",
+        bug_in="test",
+        message_contains=("its body never runs",),
     ),
     "task-cancelled-before-it-ran": Misuse(
         app="""

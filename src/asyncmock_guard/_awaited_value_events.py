@@ -19,19 +19,33 @@ from asyncmock_guard._owners import Owned, ScopeView
 
 if TYPE_CHECKING:
     from asyncmock_guard._collector import Collector
+    from asyncmock_guard._source import CallSite
+    from asyncmock_guard.remedies import Remedy
 
 
-class GivenFuture:
-    """``mock.return_value = asyncio.Future()``: a finding once the phase ends, if the code awaited ``mock``."""
+class Given:
+    """What a mock was given to hand over, judged when the phase ends, by what the code did with it:
+    ``mock.return_value = asyncio.Future()`` on an AsyncMock (a finding if the code awaited the mock), or
+    ``MagicMock(return_value=load())`` (right if the code called it once and awaited what it got)."""
 
-    __slots__ = ("future", "mock", "owned", "view", "where")
+    __slots__ = ("mock", "owned", "remedy", "value", "view", "where")
 
-    def __init__(self, mock: object, future: object, where: Location, owned: Owned, view: ScopeView) -> None:
+    def __init__(
+        self,
+        mock: object,
+        value: object,
+        where: Location,
+        owned: Owned,
+        *,
+        view: ScopeView | None = None,
+        remedy: tuple[str, Remedy, CallSite | None] | None = None,
+    ) -> None:
         self.mock = mock  # kept until the phase ends: what the code did with it is read then
-        self.future = future
+        self.value = value
         self.where = where
         self.owned = owned
-        self.view = view
+        self.view = view  # a Future's: its finding is named when it is made
+        self.remedy = remedy  # a coroutine's subject, remedy and constructor call: made at once, reported or not
 
 
 class AwaitedValueEvents:
@@ -39,7 +53,7 @@ class AwaitedValueEvents:
 
     def __init__(self, collector: Collector) -> None:
         self.collector = collector
-        self.futures: list[GivenFuture] = []
+        self.given: list[Given] = []
         # The ``__call__`` code of async-callable side effects reported: the coroutines unittest.mock makes
         # with them are that finding, not a second one when they are dropped.
         self.reported_calls: set[CodeType] = set()
@@ -61,8 +75,16 @@ class AwaitedValueEvents:
         return where, site, subject
 
     def coroutine_as_return_value(
-        self, mock: object | None, slot: str, value: object, frame: FrameType, *, at_construction: type | None
+        self,
+        mock: object | None,
+        slot: str,
+        value: object,
+        frame: FrameType,
+        *,
+        at_construction: type | None,
+        built: object = None,
     ) -> None:
+        """``built``: the mock being constructed with it (``mock`` is None then)."""
         from asyncmock_guard import _naming
         from asyncmock_guard.remedies import coroutine_as_return_value
 
@@ -89,6 +111,13 @@ class AwaitedValueEvents:
             rootdir=self.collector.rootdir,
             awaited=_naming.is_async_mock_class(mock_class),
         )
+        holder = mock if mock is not None else built
+        awaited = _naming.is_async_mock_class(mock_class)
+        if slot == "return_value" and not awaited and holder is not None and not isinstance(value, (list, tuple)):
+            # a Mock/MagicMock hands it over as it is: right if the code calls it once and awaits what it gets
+            view = self.collector.owners.scope_view(frame, owned[0])
+            self.given.append(Given(holder, value, where, owned, view=view, remedy=(subject, remedy, site)))
+            return
         self.collector.add_remedied(
             FindingKind.COROUTINE_AS_RETURN_VALUE, owned, subject, where, remedy, operation=slot
         )
@@ -111,28 +140,49 @@ class AwaitedValueEvents:
             FindingKind.COROUTINE_AS_RETURN_VALUE, owned, subject, where, remedy, operation="side_effect"
         )
 
-    def future_as_return_value(self, mock: object, value: object, frame: FrameType, *, constructed: bool) -> None:
+    def future_as_return_value(self, mock: object, value: object, frame: FrameType) -> None:
         """Judged when the phase ends (``confirm_futures``): a Future the code never got did nothing."""
-        del constructed  # the mock itself is known either way
         owned = self.collector.owners.building_owner(frame)
         if owned is None:
             return
         view = self.collector.owners.scope_view(frame, owned[0])
-        self.futures.append(GivenFuture(mock, value, _frames.frame_location(frame), owned, view))
+        self.given.append(Given(mock, value, _frames.frame_location(frame), owned, view=view))
 
-    def confirm_futures(self) -> None:
-        from asyncmock_guard import _binding
+    def confirm_given(self) -> None:
+        from asyncmock_guard import _binding, _event_loop
         from asyncmock_guard.remedies import coroutine_as_return_value
 
-        given, self.futures = self.futures, []
+        given, self.given = self.given, []
         for entry in given:
             mock = entry.mock
-            if getattr(mock, "return_value", None) is not entry.future or not getattr(mock, "await_count", 0):
-                continue  # replaced, or never awaited: the code never got the Future
+            if getattr(mock, "return_value", None) is not entry.value:
+                continue  # replaced before the code got it
+            if entry.remedy is not None:  # a coroutine a Mock/MagicMock hands over
+                calls = getattr(mock, "call_count", 0)
+                subject, remedy, site = entry.remedy
+                if not _event_loop.is_unstarted(entry.value):
+                    if calls <= 1:
+                        continue  # awaited by the one call that got it: correct
+                    scope = self.collector.owners.scope_from(entry.view) if entry.view is not None else None
+                    if scope is not None:
+                        remedy = coroutine_as_return_value.awaited_from_a_sync_mock(
+                            entry.where, site, subject, mock, scope, calls=calls, rootdir=self.collector.rootdir
+                        )
+                self.collector.add_remedied(
+                    FindingKind.COROUTINE_AS_RETURN_VALUE,
+                    entry.owned,
+                    subject,
+                    entry.where,
+                    remedy,
+                    operation="return_value",
+                )
+                continue
+            if not getattr(mock, "await_count", 0) or entry.view is None:
+                continue  # never awaited: the code never got the Future
             scope = self.collector.owners.scope_from(entry.view)
             subject = _binding.bind(mock, scope).subject
             remedy = coroutine_as_return_value.future_given(
-                mock, entry.future, scope, entry.where, subject, rootdir=self.collector.rootdir
+                mock, entry.value, scope, entry.where, subject, rootdir=self.collector.rootdir
             )
             self.collector.add_remedied(
                 FindingKind.COROUTINE_AS_RETURN_VALUE,

@@ -346,10 +346,19 @@ class Collector:
         self.building.data_mock_awaited(parent, construction, frame, at_construction=at_construction)
 
     def coroutine_as_return_value(
-        self, mock: object | None, slot: str, value: object, frame: FrameType, *, at_construction: type | None
+        self,
+        mock: object | None,
+        slot: str,
+        value: object,
+        frame: FrameType,
+        *,
+        at_construction: type | None,
+        built: object = None,
     ) -> None:
         self._settle_dropped()
-        self.awaited_values.coroutine_as_return_value(mock, slot, value, frame, at_construction=at_construction)
+        self.awaited_values.coroutine_as_return_value(
+            mock, slot, value, frame, at_construction=at_construction, built=built
+        )
 
     def async_callable_side_effect(
         self, mock: object | None, value: object, frame: FrameType, *, at_construction: type | None
@@ -357,8 +366,8 @@ class Collector:
         self._settle_dropped()
         self.awaited_values.async_callable_side_effect(mock, value, frame, at_construction=at_construction)
 
-    def future_as_return_value(self, mock: object, value: object, frame: FrameType, *, constructed: bool) -> None:
-        self.awaited_values.future_as_return_value(mock, value, frame, constructed=constructed)
+    def future_as_return_value(self, mock: object, value: object, frame: FrameType) -> None:
+        self.awaited_values.future_as_return_value(mock, value, frame)
 
     def async_mock_assigned(self, parent: object, name: str, value: object, frame: FrameType) -> None:
         self._settle_dropped()
@@ -376,9 +385,9 @@ class Collector:
         if self.unconfirmed_assignments:
             self._settle_dropped()
             self.building.confirm_assignments()
-        if "awaited_values" in self.__dict__ and self.awaited_values.futures:
+        if "awaited_values" in self.__dict__ and self.awaited_values.given:
             self._settle_dropped()
-            self.awaited_values.confirm_futures()
+            self.awaited_values.confirm_given()
 
     def async_mock_patched(
         self, target: object, attribute: str, original: object, mock: object, where: Location, *, decorated: bool

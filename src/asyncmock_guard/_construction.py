@@ -168,7 +168,14 @@ class ConstructionListener(Protocol):
     def spec_is_data(self, mock_class: type, spec: object, frame: FrameType) -> None: ...
 
     def coroutine_as_return_value(
-        self, mock: object | None, slot: str, value: object, frame: FrameType, *, at_construction: type | None
+        self,
+        mock: object | None,
+        slot: str,
+        value: object,
+        frame: FrameType,
+        *,
+        at_construction: type | None,
+        built: object = None,
     ) -> None: ...
 
     def data_mock_awaited(
@@ -181,7 +188,7 @@ class ConstructionListener(Protocol):
         self, mock: object | None, value: object, frame: FrameType, *, at_construction: type | None
     ) -> None: ...
 
-    def future_as_return_value(self, mock: object, value: object, frame: FrameType, *, constructed: bool) -> None: ...
+    def future_as_return_value(self, mock: object, value: object, frame: FrameType) -> None: ...
 
     # ``(id(parent), name)`` of the AsyncMock assignments whose finding waits for the phase to end; each
     # later assignment to one of those members is told to ``member_replaced``
@@ -398,9 +405,11 @@ class ConstructionWatch:
             else:
                 construction = DataConstruction(mock_class.__name__, _frames.frame_location(frame), type(spec).__name__)
         if returns_coroutine:
-            self.listener.coroutine_as_return_value(None, "return_value", returned, frame, at_construction=mock_class)
+            self.listener.coroutine_as_return_value(
+                None, "return_value", returned, frame, at_construction=mock_class, built=mock
+            )
         if returns_future:
-            self.listener.future_as_return_value(mock, returned, frame, constructed=True)
+            self.listener.future_as_return_value(mock, returned, frame)
         if awaited_data is not None:
             self.listener.data_mock_awaited(None, awaited_data, frame, at_construction=mock_class)
         return construction
@@ -466,7 +475,9 @@ class ConstructionWatch:
         if name in _ASSIGNED_VALUE_SLOTS:
             if is_coroutine(value):
                 if _set_by_constructor(caller, frame):  # ``AsyncMock(side_effect=coro)``
-                    self.listener.coroutine_as_return_value(None, name, value, frame, at_construction=type(parent))
+                    self.listener.coroutine_as_return_value(
+                        None, name, value, frame, at_construction=type(parent), built=parent
+                    )
                 else:
                     self.listener.coroutine_as_return_value(parent, name, value, frame, at_construction=None)
             elif (
@@ -489,9 +500,7 @@ class ConstructionWatch:
                     None if constructed else parent, value, frame, at_construction=type(parent) if constructed else None
                 )
             elif name == "return_value" and isinstance(parent, _AsyncMockMixin) and is_future(value):
-                self.listener.future_as_return_value(
-                    parent, value, frame, constructed=_set_by_constructor(caller, frame)
-                )
+                self.listener.future_as_return_value(parent, value, frame)
             elif name == "return_value" and isinstance(parent, _AsyncMockMixin):
                 known = self.data_mocks.get(id(value))
                 if known is not None and known[0]() is value:

@@ -122,9 +122,7 @@ class DroppedCoroutines:
                     return None  # the library's own coroutine, which it dropped: not the user's to fix
                 called_by = where
                 own = next((entry for entry in origin if _frames.is_own_location(entry[0])), None)
-                where = (
-                    Location(*own) if own is not None else Location(code.co_filename, code.co_firstlineno, code.co_name)
-                )
+                where = Location(*own) if own is not None else own_definition(code)
             owned = self.owner_from_origin(origin)
         else:
             if _frames.is_library_location(code.co_filename):

@@ -231,3 +231,41 @@ def future_given(
         f"# or: {by_value}",
     ]
     return Remedy(message, "\n".join(lines), edits, SAFE, Location(edits[0].path, edits[0].row))
+
+
+def awaited_from_a_sync_mock(
+    where: Location,
+    site: CallSite | None,
+    subject: str,
+    mock: object,
+    scope: _binding.Scope,
+    *,
+    calls: int,
+    rootdir: str | None,
+) -> Remedy:
+    """A Mock/MagicMock handed its ``return_value`` coroutine to code that awaited it, and was called again
+    (``calls`` > 1): each later call gets the same, spent coroutine. An AsyncMock returning the value gives
+    every awaited call a fresh one."""
+    node = site.keyword("return_value") if site is not None else _assigned_value(where)
+    expression = text_of(where.path, node) if node is not None else "load()"
+    message = (
+        f"`{subject}` was given a coroutine *object* (`{expression}`) as its return_value at {where.short(rootdir)},"
+        f" and called {calls} times: a coroutine runs once, so only the first call's await got a value, and every"
+        " later one got the same, spent coroutine (`RuntimeError: cannot reuse already awaited coroutine`)."
+        " Its awaited calls want an AsyncMock that returns the value."
+    )
+    made = _edits_for(where, site, "return_value", node) if node is not None else "the source cannot be read"
+    if site is not None:
+        func = site.call.func
+        renamed = text_of(where.path, func).rpartition(".")[0]
+        renamed_edit = _edits.replace_node(where.path, func, f"{renamed}.AsyncMock" if renamed else "AsyncMock")
+        retyped: tuple[_edits.Edit, ...] = (renamed_edit,) if renamed_edit is not None else ()
+    else:
+        retyped = retype(scope, mock, ("MagicMock", "Mock"), "AsyncMock")
+    fix = f"{subject} = AsyncMock(return_value=...)  # the value `{expression}` produces"
+    if isinstance(made, str) or not retyped:
+        reason = made if isinstance(made, str) else "the guard cannot tell where the mock was built"
+        return Remedy(f"{message} (No edit is offered: {reason}.)", fix, change_at=where)
+    imported = _edits.ensure_import(where.path, "unittest.mock", "AsyncMock")
+    edits = (*retyped, *made, *((imported,) if imported is not None and imported not in retyped else ()))
+    return Remedy(message, "\n".join([where_to_edit(edits, rootdir), *added_lines(edits)]), edits, SAFE, where)
