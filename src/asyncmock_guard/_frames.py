@@ -316,7 +316,24 @@ def performs(frame: FrameType, operation: str) -> bool:
     opcodes = _OPERATION_OPCODES.get(operation.partition(" ")[0])
     raw = frame.f_code.co_code
     offset = frame.f_lasti
-    return opcodes is None or (0 <= offset < len(raw) and raw[offset] in opcodes)
+    if opcodes is None or (0 <= offset < len(raw) and raw[offset] in opcodes):
+        return True
+    return operation == "async with" and _calls_what_load_special_loaded(frame.f_code, offset)
+
+
+def _calls_what_load_special_loaded(code: CodeType, offset: int) -> bool:
+    """Python 3.14+ compiles ``async with x`` to ``LOAD_SPECIAL __aenter__`` and a ``CALL`` of it."""
+    previous = None
+    for instruction in dis.get_instructions(code):
+        if instruction.offset == offset:
+            return (
+                instruction.opcode in _CALL_OPCODES
+                and previous is not None
+                and previous.opname == "LOAD_SPECIAL"
+                and previous.argrepr == "__aenter__"
+            )
+        previous = instruction
+    return False
 
 
 def is_mock_module(frame: FrameType) -> bool:
