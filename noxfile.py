@@ -1,6 +1,6 @@
 """nox sessions: the tests on every supported Python, lint, type checks, and the benchmark.
 
-nox                 # tests-3.10 ... tests-3.13, tests_oldest_pytest, tests_lowest, lint, typecheck
+nox                 # tests-3.10 ... tests-3.15, tests_oldest_pytest, tests_lowest, lint, typecheck
 nox -s tests_lowest # the tests on the lowest versions pyproject.toml allows, on Python 3.10
 nox -s bench        # the overhead benchmark (not a test)
 
@@ -20,7 +20,7 @@ import os
 
 import nox
 
-PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+PYTHONS = ["3.10", "3.11", "3.12", "3.13", "3.14", "3.15"]
 nox.options.sessions = ["tests", "tests_oldest_pytest", "tests_lowest", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
 # nox's default is to fail such a session when CI is set (and to skip it elsewhere): skip it everywhere.

@@ -291,6 +291,7 @@ def test_report_file_format(pytester: pytest.Pytester) -> None:
         assert set(finding) == {
             "kind",
             "nodeid",
+            "subtest",
             "phase",
             "subject",
             "where",

@@ -347,6 +347,7 @@ def test_finding_json_shape() -> None:
     assert finding.to_json("t.py", "0123456789abcdef", "/r") == {
         "kind": "never-awaited",
         "nodeid": "t.py::test",
+        "subtest": None,
         "phase": "call",
         "subject": "db.add",
         "where": {"path": "t.py", "line": 3},

@@ -193,6 +193,11 @@ class Collector:
         self._settle_dropped()
         return self.queue.drain()
 
+    def drain_subtest(self, nodeid: str, subtest: str) -> list[Finding]:
+        """A subtest of the running test ended: the findings so far, the test's own marked as the subtest's."""
+        self._settle_dropped()
+        return self.queue.drain_subtest(nodeid, subtest)
+
     def _add(self, finding: Finding) -> None:
         self.queue.add(finding, self.rootdir)
 

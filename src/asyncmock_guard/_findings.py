@@ -80,6 +80,7 @@ class Finding:
         "operation",
         "phase",
         "subject",
+        "subtest",
         "where",
     )
 
@@ -101,6 +102,7 @@ class Finding:
         edits: tuple[Edit, ...] = (),
         applicability: str = "safe",
         count: int = 1,
+        subtest: str | None = None,
     ) -> None:
         self.kind = kind
         self.nodeid = nodeid
@@ -121,10 +123,23 @@ class Finding:
         self.edits = edits  # the leading fix as text edits, ruff's shape; empty when none is mechanical
         self.applicability = applicability  # "safe", or "unsafe": it changes the code under test or an assertion
         self.count = count  # how many times the test did it (a loop, hypothesis examples)
+        # The subtest it happened in (``subtests.test(msg=...)``, ``self.subTest(...)``), as pytest shows it:
+        # ``[msg] (key=value)``; None outside any subtest.
+        self.subtest = subtest
 
     def _identity(self) -> tuple[object, ...]:
         """What makes two findings the same one (their mode and baseline status aside)."""
-        return (self.kind, self.nodeid, self.subject, self.where, self.message, self.fix, self.operation, self.phase)
+        return (
+            self.kind,
+            self.nodeid,
+            self.subtest,
+            self.subject,
+            self.where,
+            self.message,
+            self.fix,
+            self.operation,
+            self.phase,
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Finding) and self._identity() == other._identity()
@@ -148,20 +163,28 @@ class Finding:
     def with_message(self, message: str) -> Finding:
         return self._copy(message=message)
 
+    def in_subtest(self, subtest: str) -> Finding:
+        """The same finding, made in the subtest ``subtest`` of its test."""
+        return self._copy(subtest=subtest)
+
     def again(self) -> Finding:
         """The same finding made once more by its test (a loop, another hypothesis example)."""
         return self._copy(count=self.count + 1)
 
     @property
     def owner(self) -> str:
-        """The test it belongs to as reports show it: the node id, or ``<phase>`` outside any test."""
-        return self.nodeid if self.nodeid is not None else f"<{self.phase}>"
+        """The test it belongs to as reports show it: the node id (and its subtest), or ``<phase>`` outside
+        any test."""
+        if self.nodeid is None:
+            return f"<{self.phase}>"
+        return f"{self.nodeid} {self.subtest}" if self.subtest else self.nodeid
 
     def to_json(self, relpath: str, fingerprint: str, rootdir: str | None = None) -> dict[str, Any]:
         """The report-file form; the key names are a public, stable format."""
         return {
             "kind": self.kind.value,
             "nodeid": self.nodeid,
+            "subtest": self.subtest,
             "phase": self.phase,
             "subject": self.subject,
             "where": {"path": relpath, "line": self.where.line},
@@ -212,6 +235,7 @@ _WIRE_FIELDS = (
     "bug_in",
     "applicability",
     "count",
+    "subtest",
 )
 
 
@@ -265,4 +289,19 @@ class FindingQueue:
 
     def drain(self) -> list[Finding]:
         drained, self.pending = self.pending, []
+        return drained
+
+    def drain_subtest(self, nodeid: str, subtest: str) -> list[Finding]:
+        """Drain the queue; ``nodeid``'s findings made in its call phase become the subtest's (a later
+        subtest's same finding is then a finding of its own, not a count on this one)."""
+        drained = []
+        for finding in self.drain():
+            if finding.nodeid != nodeid or finding.phase != "call" or finding.subtest is not None:
+                drained.append(finding)
+                continue
+            labelled = finding.in_subtest(subtest)
+            index = self._index.pop(finding)
+            self.all[index] = labelled
+            self._index[labelled] = index
+            drained.append(labelled)
         return drained

@@ -57,9 +57,10 @@ class Outcomes:
     def judged(self, finding: Finding) -> Finding:
         return self.baseline.judged(finding) if self.baseline is not None else finding
 
-    def dispatch(self, findings: list[Finding], report: pytest.TestReport | None) -> None:
+    def dispatch(self, findings: list[Finding], report: pytest.TestReport | None) -> bool:
         """Strict findings of this test fail its report; warn findings are warnings; baselined ones are
-        only listed; the rest are the session's (their test has already been reported)."""
+        only listed; the rest are the session's (their test has already been reported). Whether strict
+        findings failed the report."""
         with self.errors.shielded():
             findings = [self.judged(finding) for finding in findings]
         nodeid = report.nodeid if report is not None else None
@@ -80,6 +81,7 @@ class Outcomes:
         if strict and report is not None:
             with self.errors.shielded():
                 fail(report, _reporting.failure_text(strict, self.rootdir))
+        return bool(strict) and report is not None
 
     def account(self, findings: Iterable[Finding], current_nodeid: str | None) -> list[Finding]:
         """Keep the findings for the summary and the report, and return them. Code outside the tests runs

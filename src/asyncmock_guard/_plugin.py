@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import asyncmock_guard
-from asyncmock_guard import _config, _reporting, _xdist
+from asyncmock_guard import _config, _outcomes, _reporting, _xdist
 from asyncmock_guard._baseline import Baseline, Key
 from asyncmock_guard._baseline_run import BaselineRun
 from asyncmock_guard._config import Mode, Modes
@@ -161,6 +161,7 @@ class GuardPlugin:
         elif watches:
             self.collector = self._new_collector()
         self.outcomes = Outcomes(self.rootdir, self.baseline, self.errors, is_worker=self.is_worker, junit=self.junit)
+        self._failed_subtests: dict[str, int] = {}  # tests whose subtests strict findings failed, how many
         self.session: pytest.Session | None = None
         # A pytest-xdist controller's directory where each worker leaves what pytest's final collection found.
         self.late_directory: str | None = None
@@ -304,6 +305,10 @@ class GuardPlugin:
         context = collector.context
         if context is None or context.nodeid != report.nodeid:
             return
+        subtest = _subtest_of(report)
+        if subtest is not None:  # one subtest ended: the test's call phase goes on
+            self._subtest_ended(collector, report, subtest)
+            return
         findings: list[Finding] = []
         try:
             self._end_phase(collector, context, report)
@@ -313,6 +318,17 @@ class GuardPlugin:
             self.errors.record(error)
         if findings:
             self.outcomes.dispatch(findings, report)
+        failed_subtests = self._failed_subtests.pop(report.nodeid, 0) if report.when == "call" else 0
+        if failed_subtests and report.passed:
+            _outcomes.fail(report, f"asyncmock-guard (strict): {failed_subtests} of its subtests failed for findings")
+
+    def _subtest_ended(self, collector: Collector, report: pytest.TestReport, subtest: str) -> None:
+        """The findings made during a subtest are its own: strict ones fail it, and so its test."""
+        findings: list[Finding] = []
+        with self.errors.shielded():
+            findings = collector.drain_subtest(report.nodeid, subtest) if collector.pending else []
+        if findings and self.outcomes.dispatch(findings, report):
+            self._failed_subtests[report.nodeid] = self._failed_subtests.get(report.nodeid, 0) + 1
 
     def _codes_of(self, function: object) -> tuple[frozenset[CodeType], bool]:
         """The test function's code objects, and whether it is an ``async def`` (a loop runs it)."""
@@ -450,3 +466,19 @@ class GuardPlugin:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.reports:
             self.terminal.summary(terminalreporter, self.outcomes, self.baseline)
+
+
+def _subtest_of(report: pytest.TestReport) -> str | None:
+    """A subtest's report (pytest 9's ``subtests`` and ``self.subTest``, the pytest-subtests plugin): its
+    description as pytest shows it, ``[msg] (key=value, ...)``; None for a test's own report."""
+    context = getattr(report, "context", None)
+    if report.when != "call" or context is None or not type(report).__name__.lower().startswith("subtestreport"):
+        return None
+    parts = []
+    msg = getattr(context, "msg", None)
+    if msg is not None:
+        parts.append(f"[{msg}]")
+    kwargs = getattr(context, "kwargs", None) or {}
+    if kwargs:
+        parts.append("(" + ", ".join(f"{key}={value}" for key, value in kwargs.items()) + ")")
+    return " ".join(parts) or "(<subtest>)"

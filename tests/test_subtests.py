@@ -1,0 +1,125 @@
+"""Subtests (pytest 9's ``subtests`` fixture and ``unittest``'s ``self.subTest``; the pytest-subtests plugin on
+pytest 8): each reports its own call phase. A finding made inside a subtest is that subtest's: strict mode fails
+the subtest, and so its test; the finding keeps the test's node id and names the subtest; a subtest without
+findings is left alone; and the end of one subtest is not the end of the test's call phase."""
+
+from __future__ import annotations
+
+import pytest
+
+from _guardrun import line_of, run_guard, write_project
+
+_HAS_SUBTESTS = hasattr(pytest, "Subtests")  # pytest 9 made them part of pytest
+if not _HAS_SUBTESTS:  # pragma: no cover - pytest 8 with the pytest-subtests plugin
+    pytest.importorskip("pytest_subtests")
+
+APP = """
+class Mailer:
+    def __init__(self, client):
+        self.client = client
+
+    def send(self, to):
+        self.client.send(to)  # <-- dropped
+"""
+
+SUBTESTS = """
+from unittest.mock import AsyncMock
+
+import app
+
+
+def test_mail(subtests):
+    client = AsyncMock()
+    with subtests.test(msg="first"):
+        app.Mailer(client).send("a")
+    with subtests.test(msg="clean", n=2):
+        assert client.send.call_count == 1
+    with subtests.test(msg="third"):
+        app.Mailer(client).send("c")
+
+
+def test_untouched(subtests):
+    with subtests.test(msg="only"):
+        assert True
+"""
+
+UNITTEST = """
+import unittest
+from unittest.mock import AsyncMock
+
+import app
+
+
+class TestMail(unittest.TestCase):
+    def test_mail(self):
+        client = AsyncMock()
+        for n in range(3):
+            with self.subTest(n=n):
+                if n == 1:
+                    app.Mailer(client).send("b")
+"""
+
+WHERE = {"path": "app.py", "line": line_of(APP, "<-- dropped")}
+
+
+def test_a_finding_in_a_subtest_fails_that_subtest_and_its_test(pytester: pytest.Pytester) -> None:
+    write_project(pytester, app=APP, test_case=SUBTESTS)
+    run = run_guard(pytester, "strict", "-rA")
+    assert [(f["nodeid"], f["subtest"]) for f in run.findings] == [
+        ("test_case.py::test_mail", "[first]"),
+        ("test_case.py::test_mail", "[third]"),
+    ]
+    for finding in run.findings:
+        assert finding["kind"] == "never-awaited"
+        assert finding["subject"] == "client.send"  # named by the test, also after the first subtest ended
+        assert finding["phase"] == "call"
+        assert finding["where"] == WHERE
+    output = run.output
+    assert "SUBFAILED[first] test_case.py::test_mail" in output
+    assert "SUBFAILED[third] test_case.py::test_mail" in output
+    assert "FAILED test_case.py::test_mail - asyncmock-guard (strict)" in output
+    assert "asyncmock-guard (strict): 2 of its subtests failed for findings" in output
+    assert "PASSED test_case.py::test_untouched" in output
+    assert "test_case.py::test_mail [first]  never-awaited  client.send  app.py:" in output
+    assert run.result.ret == 1
+
+
+def test_a_subtest_without_findings_is_left_alone(pytester: pytest.Pytester) -> None:
+    write_project(pytester, app=APP, test_case=SUBTESTS)
+    run = run_guard(pytester, "strict", "-rA")
+    assert "SUBFAILED[clean]" not in run.output
+    assert "SUBFAILED[only]" not in run.output
+    assert "PASSED test_case.py::test_untouched" in run.output
+    assert {f["subtest"] for f in run.findings} == {"[first]", "[third]"}
+    run.result.assert_outcomes(failed=3, passed=1)  # two subtests and their test; the other test
+
+
+def test_warn_mode_keeps_every_outcome_and_names_the_subtest(pytester: pytest.Pytester) -> None:
+    write_project(pytester, app=APP, test_case=SUBTESTS)
+    plain = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "-q")
+    run = run_guard(pytester, "warn", "-q")
+    assert plain.parseoutcomes().get("passed") == run.result.parseoutcomes().get("passed") == 2
+    assert not run.result.parseoutcomes().get("failed")
+    assert [f["subtest"] for f in run.findings] == ["[first]", "[third]"]
+    assert run.result.ret == 0
+
+
+def test_unittest_subtests(pytester: pytest.Pytester) -> None:
+    write_project(pytester, app=APP, test_case=UNITTEST)
+    run = run_guard(pytester, "strict", "-rA")
+    finding = run.only()
+    assert finding["nodeid"] == "test_case.py::TestMail::test_mail"
+    assert finding["subtest"] == "(n=1)"
+    assert finding["subject"] == "client.send"
+    assert "SUBFAILED(n=1) test_case.py::TestMail::test_mail" in run.output
+    assert "FAILED test_case.py::TestMail::test_mail - asyncmock-guard (strict)" in run.output
+    assert "asyncmock-guard (strict): 1 of its subtests failed for findings" in run.output
+
+
+def test_subtests_under_xdist_give_the_same_findings(pytester: pytest.Pytester) -> None:
+    write_project(pytester, app=APP, test_case=SUBTESTS)
+    serial = run_guard(pytester, "strict").findings
+    parallel = run_guard(pytester, "strict", "-n", "2").findings
+    key = [(f["nodeid"], f["subtest"], f["subject"], f["where"]["line"]) for f in serial]
+    assert sorted(key) == sorted((f["nodeid"], f["subtest"], f["subject"], f["where"]["line"]) for f in parallel)
+    assert len(key) == 2
