@@ -19,7 +19,7 @@ import functools
 import types
 import weakref
 from collections.abc import Mapping
-from types import CodeType, FrameType
+from types import CodeType, FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from asyncmock_guard import _event_loop, _frames
@@ -50,7 +50,18 @@ class TestContext:
     phase and released when that phase ends: its locals are where the test named its mocks.
     """
 
-    __slots__ = ("codes", "failed", "funcargs", "is_async", "item", "mode", "nodeid", "phase", "test_frame")
+    __slots__ = (
+        "codes",
+        "failed",
+        "failures",
+        "funcargs",
+        "is_async",
+        "item",
+        "mode",
+        "nodeid",
+        "phase",
+        "test_frame",
+    )
 
     def __init__(
         self,
@@ -71,6 +82,7 @@ class TestContext:
         self.phase = "setup"
         self.test_frame: FrameType | None = None
         self.failed = False  # some phase of the test failed
+        self.failures: list[TracebackType] = []  # the tracebacks its phases failed with
 
     def __repr__(self) -> str:
         return f"TestContext({self.nodeid!r}, mode={self.mode!r}, phase={self.phase!r})"
@@ -94,6 +106,7 @@ class Collector:
         self.rootdir = rootdir
         self.user_entries = user_entries if user_entries is not None else UserEntries()
         self.context: TestContext | None = None
+        self.last_test: str | None = None  # the test entered last: entered again, it is a rerun's next attempt
         self.outside_phase = "collection"
         self.queue = FindingQueue()
         self.errors = errors if errors is not None else InternalErrors()  # shared with the plugin
@@ -149,6 +162,9 @@ class Collector:
         is_async: bool,
         item: object = None,
     ) -> TestContext:
+        if nodeid == self.last_test and self.queue.all:  # an attempt of a rerun test
+            self.queue.forget_test(nodeid)
+        self.last_test = nodeid
         context = self.context = TestContext(nodeid, codes, mode, funcargs, is_async=is_async, item=item)
         self.owners.test_entered(context)
         self.instrumentation.test_started()

@@ -291,6 +291,12 @@ class FindingQueue:
         drained, self.pending = self.pending, []
         return drained
 
+    def forget_test(self, nodeid: str) -> None:
+        """``nodeid`` runs again (pytest-rerunfailures): what this attempt finds is its own, not a count on an
+        earlier attempt's finding."""
+        self._index = {known: index for known, index in self._index.items() if known.nodeid != nodeid}
+        self._by_fix = {key: index for key, index in self._by_fix.items() if key[0] != nodeid}
+
     def drain_subtest(self, nodeid: str, subtest: str) -> list[Finding]:
         """Drain the queue; ``nodeid``'s findings made in its call phase become the subtest's (a later
         subtest's same finding is then a finding of its own, not a count on this one)."""

@@ -52,6 +52,8 @@ class Outcomes:
         self.unattributed_strict: list[Finding] = []  # strict, and no test's report failed for them
         self.after_last_test: list[Finding] = []  # a pytest-xdist worker's, sent with its final output
         self._seen_outside_tests: set[tuple[object, ...]] = set()
+        # each test's findings, by identity: a rerun's attempts find the same ones, listed once (the last's)
+        self._listed: dict[Finding, int] = {}
         self.item: pytest.Item | None = None  # the running test, whose JUnit properties a report feeds
 
     def judged(self, finding: Finding) -> Finding:
@@ -94,7 +96,12 @@ class Outcomes:
                     continue
                 self._seen_outside_tests.add(identity)
             kept.append(finding)
-            self.findings.append(finding)
+            listed = self._listed.get(finding) if finding.nodeid is not None else None
+            if listed is not None:
+                self.findings[listed] = finding
+            else:
+                self._listed[finding] = len(self.findings)
+                self.findings.append(finding)
             if finding.mode == Mode.STRICT.value and not finding.baselined and finding.nodeid != current_nodeid:
                 self.unattributed_strict.append(finding)
         return kept

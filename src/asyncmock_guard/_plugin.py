@@ -15,13 +15,16 @@ them: one summary, one report file, one baseline update.
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable
-from types import CodeType
+import traceback
+from collections.abc import Generator, Iterable
+from types import CodeType, FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
+import pluggy
 import pytest
 
 import asyncmock_guard
@@ -116,6 +119,15 @@ def _forget_last_failure() -> None:
     for name in ("last_type", "last_value", "last_traceback", "last_exc"):
         if hasattr(sys, name):
             delattr(sys, name)
+
+
+def _release_failed_frames(failures: list[TracebackType]) -> None:
+    """Clear the locals of the finished frames of a test's failures, as unittest does, once the test is over
+    and its failures reported: another plugin may keep the exception (pytest-rerunfailures keeps every
+    failed test's ``ExceptionInfo`` on its item), and with it the test's coroutines, to the session's end."""
+    for failure in failures:
+        traceback.clear_frames(failure)
+    failures.clear()
 
 
 class GuardPlugin:
@@ -256,10 +268,11 @@ class GuardPlugin:
             collector.owners.fixture_set_up(label, codes)
 
     # --- test phases ---------------------------------------------------------------------------------
-    # Two plain hooks per phase boundary, no wrappers: this runs for every test of every suite.
+    # A phase ends when pytest makes its report, not when the report is logged: pytest-rerunfailures runs
+    # all three phases of an attempt before it logs their reports, and decides on a rerun in between.
     @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> None:
-        """Enter the test before its setup; returning None lets pytest run it as usual."""
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """Enter the test before its setup (each attempt of a rerun test enters it again)."""
         collector = self._watching()
         if collector is None:
             return
@@ -275,23 +288,49 @@ class GuardPlugin:
         except Exception as error:  # noqa: BLE001 - see InternalErrors.shielded
             self.errors.record(error)
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_makereport(self, call: pytest.CallInfo[None]) -> None:
-        """Before pytest formats a failure: add the guard's explanation to the exception."""
-        excinfo = call.excinfo
-        if excinfo is None:
-            return
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(
+        self, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        """Before pytest formats a failure: add the guard's explanation to the exception. Once the report of a
+        phase is made (by pytest's runner: a subtest's is made inside the call phase): end the phase, and put its
+        findings on the report before anyone reads it. Outermost, so an xfail has been judged by then."""
         collector = self.collector
-        if collector is None or collector.context is None:
+        phase_report = collector is not None and _made_by_the_runner(sys._getframe(1))
+        excinfo = call.excinfo
+        if excinfo is not None and collector is not None and collector.context is not None:
+            try:
+                collector.explain_failure(excinfo.value)
+            except Exception as error:  # noqa: BLE001 - see InternalErrors.shielded
+                self.errors.record(error)
+        if excinfo is not None and phase_report and collector is not None and collector.context is not None:
+            collector.context.failures.append(excinfo.tb)  # see _release_failed_frames
+        report = yield
+        if phase_report and collector is not None:
+            self._phase_ended(collector, report)
+        return report
+
+    def _phase_ended(self, collector: Collector, report: pytest.TestReport) -> None:
+        context = collector.context
+        if context is None or context.nodeid != report.nodeid:
             return
+        findings: list[Finding] = []
         try:
-            collector.explain_failure(excinfo.value)
+            self._end_phase(collector, context, report)
+            if collector.pending:
+                findings = collector.drain()
         except Exception as error:  # noqa: BLE001 - see InternalErrors.shielded
             self.errors.record(error)
+        if findings:
+            self.outcomes.dispatch(findings, report)
+        failed_subtests = self._failed_subtests.pop(report.nodeid, 0) if report.when == "call" else 0
+        if failed_subtests and report.passed:
+            _outcomes.fail(report, f"asyncmock-guard (strict): {failed_subtests} of its subtests failed for findings")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """A phase just ended: finish it, and put its findings on its report before anyone reads it."""
+        """A report is logged: which tests ran (for the baseline), what a pytest-xdist worker found, and the
+        end of a subtest (whose report is made inside the call phase, and logged at once)."""
         if self.baseline is not None and report.when == "setup" and report.outcome != "skipped":
             self.baseline.tests_run.add(report.nodeid)  # which entries this run covered
         collector = self.collector
@@ -308,19 +347,6 @@ class GuardPlugin:
         subtest = _subtest_of(report)
         if subtest is not None:  # one subtest ended: the test's call phase goes on
             self._subtest_ended(collector, report, subtest)
-            return
-        findings: list[Finding] = []
-        try:
-            self._end_phase(collector, context, report)
-            if collector.pending:
-                findings = collector.drain()
-        except Exception as error:  # noqa: BLE001 - see InternalErrors.shielded
-            self.errors.record(error)
-        if findings:
-            self.outcomes.dispatch(findings, report)
-        failed_subtests = self._failed_subtests.pop(report.nodeid, 0) if report.when == "call" else 0
-        if failed_subtests and report.passed:
-            _outcomes.fail(report, f"asyncmock-guard (strict): {failed_subtests} of its subtests failed for findings")
 
     def _subtest_ended(self, collector: Collector, report: pytest.TestReport, subtest: str) -> None:
         """The findings made during a subtest are its own: strict ones fail it, and so its test."""
@@ -376,6 +402,7 @@ class GuardPlugin:
                 collector.instrumentation.collect(1)
                 unsettled = collector.instrumentation.unsettled(context.nodeid)
                 if unsettled:
+                    _release_failed_frames(context.failures)
                     collector.instrumentation.collect()
                     unsettled = collector.instrumentation.unsettled(context.nodeid)
             collector.leave_test(unsettled)
@@ -482,3 +509,14 @@ def _subtest_of(report: pytest.TestReport) -> str | None:
     if kwargs:
         parts.append("(" + ", ".join(f"{key}={value}" for key, value in kwargs.items()) + ")")
     return " ".join(parts) or "(<subtest>)"
+
+
+_PLUGGY_DIR = os.path.dirname(pluggy.__file__) + os.sep
+
+
+def _made_by_the_runner(frame: FrameType | None) -> bool:
+    """Whether the hook was called by pytest's runner for a phase of a test (``call_and_report``), not by
+    a subtest inside the call phase: the first frame outside pluggy is the runner's."""
+    while frame is not None and frame.f_code.co_filename.startswith(_PLUGGY_DIR):
+        frame = frame.f_back
+    return frame is not None and frame.f_code.co_name == "call_and_report"
