@@ -76,8 +76,16 @@ def uses_hypothesis(root: Path) -> bool:
     return any("hypothesis" in path.read_text(encoding="utf-8", errors="replace") for path in root.rglob("*.py"))
 
 
-def run_guard(pytester: pytest.Pytester, mode: str | None, *args: str, plugin: bool = True) -> GuardRun:
-    """Run pytest in a subprocess (the guard patches globals and finalizers) and load the JSON report.
+# The plugins of the test extra that tests/test_other_plugins.py runs the guard beside: the other sub-runs
+# keep them out (importing pytest-cov and the rest in every sub-run made the suite half as slow again).
+OTHER_PLUGINS = ("randomly", "rerunfailures", "repeat", "timeout", "pytest_cov")
+
+
+def run_guard(
+    pytester: pytest.Pytester, mode: str | None, *args: str, plugin: bool = True, plugins: tuple[str, ...] = ()
+) -> GuardRun:
+    """Run pytest in a subprocess (the guard patches globals and finalizers) and load the JSON report;
+    ``plugins``: those of ``OTHER_PLUGINS`` the run loads.
 
     hypothesis's pytest plugin is loaded only where the project uses hypothesis: that plugin imports all of
     hypothesis at every run's terminal summary, about a second, which would be most of each sub-run (the
@@ -85,7 +93,9 @@ def run_guard(pytester: pytest.Pytester, mode: str | None, *args: str, plugin: b
     report = pytester.path / "guard-report.json"
     if report.exists():
         report.unlink()
-    options = ["-p", "no:cacheprovider", "-p", "no:randomly"]
+    options = ["-p", "no:cacheprovider"]
+    for other in OTHER_PLUGINS:
+        options += ["-p", other if other in plugins else f"no:{other}"]
     if not uses_hypothesis(pytester.path):
         options += ["-p", "no:hypothesispytest"]
     if plugin:

@@ -77,7 +77,7 @@ def test_rerunfailures_fails_each_attempt_and_lists_the_finding_once(pytester: p
         assert await db() == 1
     """
     write_project(pytester, app=APP, test_case=flaky)
-    run = run_guard(pytester, mode, "--reruns", "2")
+    run = run_guard(pytester, mode, "--reruns", "2", plugins=("rerunfailures",))
     _only_the_misuse(run.findings, "test_case.py::test_flaky_then_misuse")
     assert "<between tests>" not in run.output
     if mode == "strict":  # the misuse fails the second and third attempts: the test fails
@@ -91,7 +91,7 @@ def test_rerunfailures_fails_each_attempt_and_lists_the_finding_once(pytester: p
 def test_rerunfailures_with_a_misuse_on_every_attempt(pytester: pytest.Pytester) -> None:
     pytest.importorskip("pytest_rerunfailures")
     write_project(pytester, app=APP, test_case=TESTS)
-    run = run_guard(pytester, "strict", "--reruns", "1")
+    run = run_guard(pytester, "strict", "--reruns", "1", plugins=("rerunfailures",))
     _only_the_misuse(run.findings)
     assert run.findings[0]["phase"] == "call"
     assert _counts(run, "failed", "passed", "rerun") == (1, 2, 1)
@@ -102,7 +102,7 @@ def test_randomly_gives_the_same_findings_in_any_order(pytester: pytest.Pytester
     pytest.importorskip("pytest_randomly")
     write_project(pytester, app=APP, test_case=TESTS)
     for seed in ("1", "2", "3"):
-        run = run_guard(pytester, mode, "-p", "randomly", f"--randomly-seed={seed}")
+        run = run_guard(pytester, mode, f"--randomly-seed={seed}", plugins=("randomly",))
         _only_the_misuse(run.findings)
         if mode == "strict":
             run.result.assert_outcomes(failed=1, passed=2)
@@ -114,7 +114,7 @@ def test_randomly_gives_the_same_findings_in_any_order(pytester: pytest.Pytester
 def test_repeat_makes_each_repetition_its_own_test(pytester: pytest.Pytester, mode: str) -> None:
     pytest.importorskip("pytest_repeat")
     write_project(pytester, app=APP, test_case=TESTS)
-    run = run_guard(pytester, mode, "--count", "3")
+    run = run_guard(pytester, mode, "--count", "3", plugins=("repeat",))
     assert sorted(f["nodeid"] for f in run.findings) == [f"test_case.py::test_misuse[{n}-3]" for n in (1, 2, 3)]
     assert all(f["subject"] == "db.add" and f["where"] == WHERE for f in run.findings)
     if mode == "strict":
@@ -147,7 +147,7 @@ def test_a_test_killed_by_its_timeout_keeps_its_finding(pytester: pytest.Pyteste
         assert await db() == 1
     """
     write_project(pytester, app=APP, test_case=timed)
-    run = run_guard(pytester, mode)
+    run = run_guard(pytester, mode, plugins=("timeout",))
     _only_the_misuse(run.findings, "test_case.py::test_misuse_then_hang")
     run.result.assert_outcomes(failed=1, passed=1)  # the timeout fails it either way; the next test is clean
     assert "Timeout" in run.output
@@ -157,7 +157,7 @@ def test_a_test_killed_by_its_timeout_keeps_its_finding(pytester: pytest.Pyteste
 def test_coverage_gives_the_same_findings(pytester: pytest.Pytester, mode: str) -> None:
     pytest.importorskip("pytest_cov")
     write_project(pytester, app=APP, test_case=TESTS)
-    run = run_guard(pytester, mode, "--cov=app", "--cov-report=term")
+    run = run_guard(pytester, mode, "--cov=app", "--cov-report=term", plugins=("pytest_cov",))
     _only_the_misuse(run.findings)
     assert "TOTAL" in run.output
     if mode == "strict":

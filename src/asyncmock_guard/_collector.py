@@ -23,8 +23,9 @@ from types import CodeType, FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from asyncmock_guard import _event_loop, _frames
+from asyncmock_guard._building_listener import BuildingListener
 from asyncmock_guard._config import UserEntries
-from asyncmock_guard._construction import ConstructionWatch, DataConstruction, PatchSite
+from asyncmock_guard._construction import ConstructionWatch
 from asyncmock_guard._dropped import DroppedCoroutines
 from asyncmock_guard._errors import InternalErrors
 from asyncmock_guard._findings import Finding, FindingKind, FindingQueue, Location
@@ -125,7 +126,7 @@ class Collector:
         # Lines that make a mock with a data spec: whether they pass it positionally (see the method).
         self.positional_spec_lines: dict[tuple[str, int, str], bool] = {}
         self.instrumentation = Instrumentation(self)
-        self.construction = ConstructionWatch(self)
+        self.construction = ConstructionWatch(BuildingListener(self))
         self.dropped = DroppedCoroutines(self)
         self.test_start = StartWatch()
 
@@ -199,19 +200,19 @@ class Collector:
         self.outside_phase = "between tests"
         self.instrumentation.test_ended()
 
-    def _settle_dropped(self) -> None:
+    def settle_dropped(self) -> None:
         """Diagnose the coroutines dropped so far (``_dropped``) before anything reads the findings or adds
         one: the findings come in the order things happened."""
         if self.dropped.waiting:
             self.dropped.diagnose()
 
     def drain(self) -> list[Finding]:
-        self._settle_dropped()
+        self.settle_dropped()
         return self.queue.drain()
 
     def drain_subtest(self, nodeid: str, subtest: str) -> list[Finding]:
         """A subtest of the running test ended: the findings so far, the test's own marked as the subtest's."""
-        self._settle_dropped()
+        self.settle_dropped()
         return self.queue.drain_subtest(nodeid, subtest)
 
     def _add(self, finding: Finding) -> None:
@@ -219,12 +220,12 @@ class Collector:
 
     @property
     def pending(self) -> list[Finding]:
-        self._settle_dropped()
+        self.settle_dropped()
         return self.queue.pending
 
     @property
     def findings(self) -> list[Finding]:
-        self._settle_dropped()
+        self.settle_dropped()
         return self.queue.all
 
     # --- instrumentation events ------------------------------------------------------------------
@@ -337,11 +338,11 @@ class Collector:
     def coroutine_misused(
         self, record: CoroutineRecord, coroutine: object, operation: str, frame: FrameType
     ) -> str | None:
-        self._settle_dropped()
+        self.settle_dropped()
         return self.mock_calls.coroutine_misused(record, coroutine, operation, frame)
 
     def task_never_ran(self, record: CoroutineRecord, coroutine: object) -> None:
-        self._settle_dropped()
+        self.settle_dropped()
         self.mock_calls.task_never_ran(record, coroutine)
 
     def coroutine_never_awaited(
@@ -349,83 +350,20 @@ class Collector:
     ) -> bool:
         return self.dropped.dropped(coroutine, record)  # a finalizer: decided now, diagnosed at the next drain
 
-    # the construction watch's listener
-    def patch_entered(self, mock: object, site: PatchSite) -> None:
-        self.owners.patch_entered(mock, site)
-
-    def spec_written_positionally(self, mock_class: type, frame: FrameType) -> bool:
-        return self.building.spec_written_positionally(mock_class, frame)
-
-    def spec_is_data(self, mock_class: type, spec: object, frame: FrameType) -> None:
-        self._settle_dropped()
-        self.building.spec_is_data(mock_class, spec, frame)
-
-    def data_mock_awaited(
-        self, parent: object, construction: DataConstruction, frame: FrameType, *, at_construction: type | None
-    ) -> None:
-        self._settle_dropped()
-        self.building.data_mock_awaited(parent, construction, frame, at_construction=at_construction)
-
-    def coroutine_as_return_value(
-        self,
-        mock: object | None,
-        slot: str,
-        value: object,
-        frame: FrameType,
-        *,
-        at_construction: type | None,
-        built: object = None,
-    ) -> None:
-        self._settle_dropped()
-        self.awaited_values.coroutine_as_return_value(
-            mock, slot, value, frame, at_construction=at_construction, built=built
-        )
-
-    def async_callable_side_effect(
-        self, mock: object | None, value: object, frame: FrameType, *, at_construction: type | None
-    ) -> None:
-        self._settle_dropped()
-        self.awaited_values.async_callable_side_effect(mock, value, frame, at_construction=at_construction)
-
-    def future_as_return_value(self, mock: object, value: object, frame: FrameType) -> None:
-        self.awaited_values.future_as_return_value(mock, value, frame)
-
-    def async_mock_assigned(self, parent: object, name: str, value: object, frame: FrameType) -> None:
-        self._settle_dropped()
-        self.building.async_mock_assigned(parent, name, value, frame)
-
-    def member_replaced(self, parent: object, name: str, value: object) -> None:
-        try:
-            self.building.member_replaced(parent, name, value)
-        except Exception as error:  # noqa: BLE001 - an internal error must never break the test
-            self.internal_error(error)
-
     def confirm_assignments(self) -> None:
         """A phase ended: the AsyncMock assignments it (or the setup) left in place, and the Futures the
         code got from awaited AsyncMocks, are findings now."""
         if self.unconfirmed_assignments:
-            self._settle_dropped()
+            self.settle_dropped()
             self.building.confirm_assignments()
         if "awaited_values" in self.__dict__ and self.awaited_values.given:
-            self._settle_dropped()
+            self.settle_dropped()
             self.awaited_values.confirm_given()
-
-    def async_mock_patched(
-        self, target: object, attribute: str, original: object, mock: object, where: Location, *, decorated: bool
-    ) -> None:
-        self._settle_dropped()
-        self.building.async_mock_patched(target, attribute, original, mock, where, decorated=decorated)
-
-    def scheduler_mock_made(self, mock: object, frame: FrameType | None) -> None:
-        self.loops.scheduler_mock_made(mock, frame)
-
-    def scheduler_mock_patched(self, mock: object, patched: str, where: Location, *, decorated: bool) -> None:
-        self.loops.scheduler_mock_patched(mock, patched, where, decorated=decorated)
 
     # what the plugin asks at the end of each phase
     def explain_failure(self, error: BaseException) -> None:
         """Called with the exception a test phase failed with, before pytest formats it."""
-        self._settle_dropped()
+        self.settle_dropped()
         self.building.explain_failure(error)
 
     @property
@@ -433,18 +371,18 @@ class Collector:
         return bool(self.scheduler_mocks)
 
     def check_scheduler_mocks(self, *, test_ended: bool) -> None:
-        self._settle_dropped()
+        self.settle_dropped()
         self.loops.check_scheduler_mocks(test_ended=test_ended)
 
     def check_patched_mocks(self) -> None:
         if self.owners.patches:
-            self._settle_dropped()
+            self.settle_dropped()
             self.loops.check_patched_mocks()
 
     def check_idle_loop(self) -> None:
         """At the end of a sync test: tasks left on a loop that nobody runs (see ``LoopEvents``)."""
         if _event_loop.idle_loop() is not None:
-            self._settle_dropped()
+            self.settle_dropped()
             self.loops.check_idle_loop()
 
     def internal_error(self, error: BaseException) -> None:

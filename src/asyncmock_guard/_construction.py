@@ -192,7 +192,8 @@ class ConstructionListener(Protocol):
 
     # ``(id(parent), name)`` of the AsyncMock assignments whose finding waits for the phase to end; each
     # later assignment to one of those members is told to ``member_replaced``
-    unconfirmed_assignments: dict[tuple[int, str], Any]
+    @property
+    def unconfirmed_assignments(self) -> dict[tuple[int, str], Any]: ...
 
     def member_replaced(self, parent: object, name: str, value: object) -> None: ...
 

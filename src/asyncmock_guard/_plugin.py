@@ -15,33 +15,31 @@ them: one summary, one report file, one baseline update.
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import sys
 import tempfile
-import traceback
 from collections.abc import Generator, Iterable
-from types import CodeType, FrameType, TracebackType
+from types import CodeType
 from typing import TYPE_CHECKING, Any
 
-import pluggy
 import pytest
 
 import asyncmock_guard
-from asyncmock_guard import _config, _outcomes, _reporting, _xdist
+from asyncmock_guard import _config, _phases, _reporting, _xdist
 from asyncmock_guard._baseline import Baseline, Key
 from asyncmock_guard._baseline_run import BaselineRun
 from asyncmock_guard._config import Mode, Modes
 from asyncmock_guard._errors import InternalErrors
 from asyncmock_guard._findings import Finding
 from asyncmock_guard._outcomes import Outcomes
+from asyncmock_guard._phases import PhaseEnds
 from asyncmock_guard._session_report import SessionReport
 
 if TYPE_CHECKING:
     from _pytest.fixtures import FixtureDef
     from _pytest.nodes import Node
 
-    from asyncmock_guard._collector import Collector, TestContext
+    from asyncmock_guard._collector import Collector
 
 _PLUGIN_NAME = "asyncmock-guard-session"
 _mode_key = pytest.StashKey[str]()  # the test's mode, as the plain string the collector compares
@@ -106,30 +104,6 @@ def _codes_and_kind(function: object) -> tuple[frozenset[CodeType], bool]:
     return codes, any(_frames.is_async_code(code) for code in codes)
 
 
-def _forget_last_failure() -> None:
-    """Drop the traceback pytest keeps of the last failed test for post-mortem debugging
-    (``sys.last_traceback``, and the exception with it).
-
-    Its frames keep that test's coroutines alive; released later by an automatic gc, an unawaited one
-    is finalized wherever that gc happens to run, possibly inside code whose ``__builtins__`` is empty
-    (a namedtuple's ``__new__``), where CPython fails to import ``warnings`` and the coroutine is
-    reported nowhere (``KeyError: '__import__'`` as an unraisable exception). The test is over, and
-    pytest has already shown its traceback.
-    """
-    for name in ("last_type", "last_value", "last_traceback", "last_exc"):
-        if hasattr(sys, name):
-            delattr(sys, name)
-
-
-def _release_failed_frames(failures: list[TracebackType]) -> None:
-    """Clear the locals of the finished frames of a test's failures, as unittest does, once the test is over
-    and its failures reported: another plugin may keep the exception (pytest-rerunfailures keeps every
-    failed test's ``ExceptionInfo`` on its item), and with it the test's coroutines, to the session's end."""
-    for failure in failures:
-        traceback.clear_frames(failure)
-    failures.clear()
-
-
 class GuardPlugin:
     """Session state of the guard, registered by ``pytest_configure``; all of it lives here."""
 
@@ -173,7 +147,7 @@ class GuardPlugin:
         elif watches:
             self.collector = self._new_collector()
         self.outcomes = Outcomes(self.rootdir, self.baseline, self.errors, is_worker=self.is_worker, junit=self.junit)
-        self._failed_subtests: dict[str, int] = {}  # tests whose subtests strict findings failed, how many
+        self.phases = PhaseEnds(self.outcomes, self.errors)
         self.session: pytest.Session | None = None
         # A pytest-xdist controller's directory where each worker leaves what pytest's final collection found.
         self.late_directory: str | None = None
@@ -267,9 +241,7 @@ class GuardPlugin:
                 self.baseline.phases_run.add(label)
             collector.owners.fixture_set_up(label, codes)
 
-    # --- test phases ---------------------------------------------------------------------------------
-    # A phase ends when pytest makes its report, not when the report is logged: pytest-rerunfailures runs
-    # all three phases of an attempt before it logs their reports, and decides on a rerun in between.
+    # --- test phases (see _phases) ---------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         """Enter the test before its setup (each attempt of a rerun test enters it again)."""
@@ -296,7 +268,7 @@ class GuardPlugin:
         phase is made (by pytest's runner: a subtest's is made inside the call phase): end the phase, and put its
         findings on the report before anyone reads it. Outermost, so an xfail has been judged by then."""
         collector = self.collector
-        phase_report = collector is not None and _made_by_the_runner(sys._getframe(1))
+        phase_report = collector is not None and _phases.made_by_the_runner(sys._getframe(1))
         excinfo = call.excinfo
         if excinfo is not None and collector is not None and collector.context is not None:
             try:
@@ -304,28 +276,11 @@ class GuardPlugin:
             except Exception as error:  # noqa: BLE001 - see InternalErrors.shielded
                 self.errors.record(error)
         if excinfo is not None and phase_report and collector is not None and collector.context is not None:
-            collector.context.failures.append(excinfo.tb)  # see _release_failed_frames
+            collector.context.failures.append(excinfo.tb)  # see _phases.release_failed_frames
         report = yield
         if phase_report and collector is not None:
-            self._phase_ended(collector, report)
+            self.phases.phase_ended(collector, report)
         return report
-
-    def _phase_ended(self, collector: Collector, report: pytest.TestReport) -> None:
-        context = collector.context
-        if context is None or context.nodeid != report.nodeid:
-            return
-        findings: list[Finding] = []
-        try:
-            self._end_phase(collector, context, report)
-            if collector.pending:
-                findings = collector.drain()
-        except Exception as error:  # noqa: BLE001 - see InternalErrors.shielded
-            self.errors.record(error)
-        if findings:
-            self.outcomes.dispatch(findings, report)
-        failed_subtests = self._failed_subtests.pop(report.nodeid, 0) if report.when == "call" else 0
-        if failed_subtests and report.passed:
-            _outcomes.fail(report, f"asyncmock-guard (strict): {failed_subtests} of its subtests failed for findings")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -344,17 +299,9 @@ class GuardPlugin:
         context = collector.context
         if context is None or context.nodeid != report.nodeid:
             return
-        subtest = _subtest_of(report)
+        subtest = _phases.subtest_of(report)
         if subtest is not None:  # one subtest ended: the test's call phase goes on
-            self._subtest_ended(collector, report, subtest)
-
-    def _subtest_ended(self, collector: Collector, report: pytest.TestReport, subtest: str) -> None:
-        """The findings made during a subtest are its own: strict ones fail it, and so its test."""
-        findings: list[Finding] = []
-        with self.errors.shielded():
-            findings = collector.drain_subtest(report.nodeid, subtest) if collector.pending else []
-        if findings and self.outcomes.dispatch(findings, report):
-            self._failed_subtests[report.nodeid] = self._failed_subtests.get(report.nodeid, 0) + 1
+            self.phases.subtest_ended(collector, report, subtest)
 
     def _codes_of(self, function: object) -> tuple[frozenset[CodeType], bool]:
         """The test function's code objects, and whether it is an ``async def`` (a loop runs it)."""
@@ -367,46 +314,6 @@ class GuardPlugin:
             known = self._codes_by_function[key] = _codes_and_kind(function)
         return known
 
-    def _end_phase(self, collector: Collector, context: TestContext, report: pytest.TestReport) -> None:
-        outcome, when = report.outcome, report.when
-        if outcome == "failed":
-            context.failed = True
-        if when == "setup":
-            context.phase = "call" if outcome == "passed" else "teardown"
-            if context.phase == "call" and not context.is_async:
-                collector.instrumentation.track_origins(deeply=True)  # see check_idle_loop
-            elif context.phase == "call":
-                collector.start_call_phase()
-        elif when == "call":
-            collector.confirm_assignments()
-            if collector.watches_schedulers:
-                collector.check_scheduler_mocks(test_ended=False)
-            if not context.is_async:
-                collector.instrumentation.track_origins(deeply=False)  # what the test made keeps its stack
-                collector.check_idle_loop()
-            collector.end_call_phase()
-            context.phase = "teardown"
-        else:
-            collector.confirm_assignments()
-            if collector.watches_schedulers:
-                collector.check_scheduler_mocks(test_ended=True)
-            collector.check_patched_mocks()
-            unsettled = collector.instrumentation.unsettled(context.nodeid)
-            if context.failed or unsettled:
-                # Finalize this test's lost coroutines now, inside the guard's hook and attributed to
-                # it, rather than in a later gc at a random allocation, where CPython may not even
-                # manage to report them (see _forget_last_failure). A failed test's traceback holds
-                # them; cycles made during the test are young, so the cheap collection finds them, and
-                # only a test whose mock coroutines survive it pays for a full one.
-                _forget_last_failure()
-                collector.instrumentation.collect(1)
-                unsettled = collector.instrumentation.unsettled(context.nodeid)
-                if unsettled:
-                    _release_failed_frames(context.failures)
-                    collector.instrumentation.collect()
-                    unsettled = collector.instrumentation.unsettled(context.nodeid)
-            collector.leave_test(unsettled)
-
     # --- end of session --------------------------------------------------------------------------------
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.session = session
@@ -414,7 +321,7 @@ class GuardPlugin:
         if collector is not None:
             findings: list[Finding] = []
             with self.errors.shielded():
-                _forget_last_failure()
+                _phases.forget_last_failure()
                 collector.outside_phase = "session end"
                 collector.confirm_assignments()
                 if collector.watches_schedulers:
@@ -493,30 +400,3 @@ class GuardPlugin:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.reports:
             self.terminal.summary(terminalreporter, self.outcomes, self.baseline)
-
-
-def _subtest_of(report: pytest.TestReport) -> str | None:
-    """A subtest's report (pytest 9's ``subtests`` and ``self.subTest``, the pytest-subtests plugin): its
-    description as pytest shows it, ``[msg] (key=value, ...)``; None for a test's own report."""
-    context = getattr(report, "context", None)
-    if report.when != "call" or context is None or not type(report).__name__.lower().startswith("subtestreport"):
-        return None
-    parts = []
-    msg = getattr(context, "msg", None)
-    if msg is not None:
-        parts.append(f"[{msg}]")
-    kwargs = getattr(context, "kwargs", None) or {}
-    if kwargs:
-        parts.append("(" + ", ".join(f"{key}={value}" for key, value in kwargs.items()) + ")")
-    return " ".join(parts) or "(<subtest>)"
-
-
-_PLUGGY_DIR = os.path.dirname(pluggy.__file__) + os.sep
-
-
-def _made_by_the_runner(frame: FrameType | None) -> bool:
-    """Whether the hook was called by pytest's runner for a phase of a test (``call_and_report``), not by
-    a subtest inside the call phase: the first frame outside pluggy is the runner's."""
-    while frame is not None and frame.f_code.co_filename.startswith(_PLUGGY_DIR):
-        frame = frame.f_back
-    return frame is not None and frame.f_code.co_name == "call_and_report"
