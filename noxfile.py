@@ -42,8 +42,9 @@ def tests(session: nox.Session) -> None:
 @nox.session(python="3.12")
 def tests_oldest_pytest(session: nox.Session) -> None:
     """The last pytest 8: its final garbage collection runs in a cleanup, after the guard has stopped
-    listening, so the guard collects fully itself (see ``GuardPlugin._collect_lost_coroutines``)."""
-    session.install("-e", ".[test]", "pytest==8.4.2")
+    listening, so the guard collects fully itself (see ``GuardPlugin._collect_lost_coroutines``); and its
+    subtests come from the pytest-subtests plugin (tests/test_subtests.py), not from pytest."""
+    session.install("-e", ".[test]", "pytest==8.4.2", "pytest-subtests>=0.13")
     session.run("pytest", *session.posargs, env={"PYTHONDEVMODE": "1"})
 
 

@@ -62,6 +62,12 @@ class TestMail(unittest.TestCase):
 WHERE = {"path": "app.py", "line": line_of(APP, "<-- dropped")}
 
 
+def _subtest_failed(subtest: str, nodeid: str, output: str) -> bool:
+    """The short summary's line of a failed subtest: pytest 9's ``SUBFAILED[msg] nodeid``, pytest-subtests'
+    ``[msg] SUBFAIL nodeid``."""
+    return f"SUBFAILED{subtest} {nodeid}" in output or f"{subtest} SUBFAIL {nodeid}" in output
+
+
 def test_a_finding_in_a_subtest_fails_that_subtest_and_its_test(pytester: pytest.Pytester) -> None:
     write_project(pytester, app=APP, test_case=SUBTESTS)
     run = run_guard(pytester, "strict", "-rA")
@@ -75,9 +81,9 @@ def test_a_finding_in_a_subtest_fails_that_subtest_and_its_test(pytester: pytest
         assert finding["phase"] == "call"
         assert finding["where"] == WHERE
     output = run.output
-    assert "SUBFAILED[first] test_case.py::test_mail" in output
-    assert "SUBFAILED[third] test_case.py::test_mail" in output
-    assert "FAILED test_case.py::test_mail - asyncmock-guard (strict)" in output
+    assert _subtest_failed("[first]", "test_case.py::test_mail", output)
+    assert _subtest_failed("[third]", "test_case.py::test_mail", output)
+    assert "FAILED test_case.py::test_mail" in output
     assert "asyncmock-guard (strict): 2 of its subtests failed for findings" in output
     assert "PASSED test_case.py::test_untouched" in output
     assert "test_case.py::test_mail [first]  never-awaited  client.send  app.py:" in output
@@ -87,8 +93,8 @@ def test_a_finding_in_a_subtest_fails_that_subtest_and_its_test(pytester: pytest
 def test_a_subtest_without_findings_is_left_alone(pytester: pytest.Pytester) -> None:
     write_project(pytester, app=APP, test_case=SUBTESTS)
     run = run_guard(pytester, "strict", "-rA")
-    assert "SUBFAILED[clean]" not in run.output
-    assert "SUBFAILED[only]" not in run.output
+    assert not _subtest_failed("[clean] (n=2)", "test_case.py::test_mail", run.output)
+    assert not _subtest_failed("[only]", "test_case.py::test_untouched", run.output)
     assert "PASSED test_case.py::test_untouched" in run.output
     assert {f["subtest"] for f in run.findings} == {"[first]", "[third]"}
     run.result.assert_outcomes(failed=3, passed=1)  # two subtests and their test; the other test
@@ -111,8 +117,8 @@ def test_unittest_subtests(pytester: pytest.Pytester) -> None:
     assert finding["nodeid"] == "test_case.py::TestMail::test_mail"
     assert finding["subtest"] == "(n=1)"
     assert finding["subject"] == "client.send"
-    assert "SUBFAILED(n=1) test_case.py::TestMail::test_mail" in run.output
-    assert "FAILED test_case.py::TestMail::test_mail - asyncmock-guard (strict)" in run.output
+    assert _subtest_failed("(n=1)", "test_case.py::TestMail::test_mail", run.output)
+    assert "FAILED test_case.py::TestMail::test_mail" in run.output
     assert "asyncmock-guard (strict): 1 of its subtests failed for findings" in run.output
 
 
