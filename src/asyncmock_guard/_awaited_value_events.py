@@ -149,25 +149,13 @@ class AwaitedValueEvents:
         self.given.append(Given(mock, value, _frames.frame_location(frame), owned, view=view))
 
     def confirm_given(self) -> None:
-        from asyncmock_guard import _binding, _event_loop
-        from asyncmock_guard.remedies import coroutine_as_return_value
-
         given, self.given = self.given, []
         for entry in given:
-            mock = entry.mock
-            if getattr(mock, "return_value", None) is not entry.value:
+            if getattr(entry.mock, "return_value", None) is not entry.value:
                 continue  # replaced before the code got it
-            if entry.remedy is not None:  # a coroutine a Mock/MagicMock hands over
-                calls = getattr(mock, "call_count", 0)
-                subject, remedy, site = entry.remedy
-                if not _event_loop.is_unstarted(entry.value):
-                    if calls <= 1:
-                        continue  # awaited by the one call that got it: correct
-                    scope = self.collector.owners.scope_from(entry.view) if entry.view is not None else None
-                    if scope is not None:
-                        remedy = coroutine_as_return_value.awaited_from_a_sync_mock(
-                            entry.where, site, subject, mock, scope, calls=calls, rootdir=self.collector.rootdir
-                        )
+            judged = self._judged(entry)
+            if judged is not None:
+                subject, remedy = judged
                 self.collector.add_remedied(
                     FindingKind.COROUTINE_AS_RETURN_VALUE,
                     entry.owned,
@@ -176,19 +164,28 @@ class AwaitedValueEvents:
                     remedy,
                     operation="return_value",
                 )
-                continue
-            if not getattr(mock, "await_count", 0) or entry.view is None:
-                continue  # never awaited: the code never got the Future
-            scope = self.collector.owners.scope_from(entry.view)
-            subject = _binding.bind(mock, scope).subject
-            remedy = coroutine_as_return_value.future_given(
-                mock, entry.value, scope, entry.where, subject, rootdir=self.collector.rootdir
+
+    def _judged(self, entry: Given) -> tuple[str, Remedy] | None:
+        """The finding of what a mock was given, by what the code did with it; None when that was right."""
+        from asyncmock_guard import _binding, _event_loop
+        from asyncmock_guard.remedies import coroutine_as_return_value
+
+        mock = entry.mock
+        scope = self.collector.owners.scope_from(entry.view) if entry.view is not None else None
+        if entry.remedy is not None:  # a coroutine a Mock/MagicMock hands over
+            subject, remedy, site = entry.remedy
+            calls = getattr(mock, "call_count", 0)
+            started = not _event_loop.is_unstarted(entry.value)
+            if started and calls <= 1:
+                return None  # awaited by the one call that got it: correct
+            if not started or scope is None:
+                return subject, remedy
+            return subject, coroutine_as_return_value.awaited_from_a_sync_mock(
+                entry.where, site, subject, mock, scope, calls=calls, rootdir=self.collector.rootdir
             )
-            self.collector.add_remedied(
-                FindingKind.COROUTINE_AS_RETURN_VALUE,
-                entry.owned,
-                subject,
-                entry.where,
-                remedy,
-                operation="return_value",
-            )
+        if not getattr(mock, "await_count", 0) or scope is None:
+            return None  # never awaited: the code never got the Future
+        subject = _binding.bind(mock, scope).subject
+        return subject, coroutine_as_return_value.future_given(
+            mock, entry.value, scope, entry.where, subject, rootdir=self.collector.rootdir
+        )
