@@ -196,3 +196,16 @@ def test_the_test_start_watch_catches_the_first_frame_of_its_codes_once() -> Non
     finally:
         watch.uninstall()
     gc.collect()
+
+
+def test_a_specialized_instruction_that_calls_the_dunder_is_still_the_line_s_use() -> None:
+    """Warmed up, ``x[0]`` on objects with a Python ``__getitem__`` is specialized to call it directly
+    (3.11+), and ``f_lasti`` is then on one of the instruction's inline cache entries."""
+
+    def first(value: Any) -> object:
+        return value[0]
+
+    spies = [_Spy() for _ in range(200)]  # well past the adaptive interpreter's warm-up, for this type
+    for spy in spies:
+        first(spy)
+    assert {seen for spy in spies for seen in spy.seen} == {("subscript", True)}

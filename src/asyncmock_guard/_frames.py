@@ -307,7 +307,8 @@ BUILTIN_USES: dict[str, frozenset[str]] = {
 
 def is_call_instruction(frame: FrameType) -> bool:
     raw = frame.f_code.co_code
-    return 0 <= frame.f_lasti < len(raw) and raw[frame.f_lasti] in _CALL_OPCODES
+    offset = _instruction_at(raw, frame.f_lasti)
+    return 0 <= offset < len(raw) and raw[offset] in _CALL_OPCODES
 
 
 def performs(frame: FrameType, operation: str) -> bool:
@@ -315,10 +316,19 @@ def performs(frame: FrameType, operation: str) -> bool:
     it: "subscript", "attribute 'all'", "comparison =="...), not a call of a builtin that does it."""
     opcodes = _OPERATION_OPCODES.get(operation.partition(" ")[0])
     raw = frame.f_code.co_code
-    offset = frame.f_lasti
+    offset = _instruction_at(raw, frame.f_lasti)
     if opcodes is None or (0 <= offset < len(raw) and raw[offset] in opcodes):
         return True
     return operation == "async with" and _calls_what_load_special_loaded(frame.f_code, offset)
+
+
+def _instruction_at(raw: bytes, offset: int) -> int:
+    """The offset of the instruction ``offset`` is in: a specialized instruction that calls a Python function
+    itself (3.11+: ``BINARY_SUBSCR`` reaching a ``__getitem__``) leaves ``f_lasti`` at one of its inline
+    cache entries, which ``co_code`` shows as ``CACHE``."""
+    while offset > 0 and offset < len(raw) and raw[offset] == _CACHE:
+        offset -= 2
+    return offset
 
 
 def _calls_what_load_special_loaded(code: CodeType, offset: int) -> bool:
