@@ -339,8 +339,7 @@ class ConstructionWatch:
 
         def watched(mock: Any, value: Any) -> None:
             if isinstance(value, coroutine_type) or (
-                isinstance(mock, _AsyncMockMixin)
-                and ((data_mocks and id(value) in data_mocks) or (slot == "return_value" and is_future(value)))
+                isinstance(mock, _AsyncMockMixin) and ((data_mocks and id(value) in data_mocks) or is_future(value))
             ):
                 on_assignment(mock, slot, value)
             setter(mock, value)

@@ -139,14 +139,8 @@ def first_own_frame(frame: FrameType | None) -> FrameType | None:
 def library_name(filename: str) -> str:
     """What to call the library a file belongs to: its installed package, else its top-level module
     (``asyncio`` for ``.../lib/python3.13/asyncio/events.py``), else the file's name."""
-    real = os.path.realpath(filename) if os.path.isabs(filename) else filename
-    package = _package_in_site_packages(real)
-    if package is not None:
-        return package
-    for prefix in _STDLIB_PREFIXES:
-        if real.startswith(prefix):
-            return real[len(prefix) :].split(os.sep, 1)[0].removesuffix(".py")
-    return os.path.basename(filename)
+    below = library_path(filename)
+    return below.split(os.sep, 1)[0].removesuffix(".py") if below != filename else os.path.basename(filename)
 
 
 def library_path(filename: str) -> str:

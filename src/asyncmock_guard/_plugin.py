@@ -270,13 +270,14 @@ class GuardPlugin:
         collector = self.collector
         phase_report = collector is not None and _phases.made_by_the_runner(sys._getframe(1))
         excinfo = call.excinfo
-        if excinfo is not None and collector is not None and collector.context is not None:
+        context = collector.context if collector is not None else None
+        if excinfo is not None and collector is not None and context is not None:
             try:
                 collector.explain_failure(excinfo.value)
             except Exception as error:  # noqa: BLE001 - see InternalErrors.shielded
                 self.errors.record(error)
-        if excinfo is not None and phase_report and collector is not None and collector.context is not None:
-            collector.context.failures.append(excinfo.tb)  # see _phases.release_failed_frames
+            if phase_report:
+                context.failures.append(excinfo.tb)  # see _phases.release_failed_frames
         report = yield
         if phase_report and collector is not None:
             self.phases.phase_ended(collector, report)
