@@ -3,7 +3,7 @@ and with pytest-xdist workers.
 
     python benchmarks/bench.py [--suite mocks|asgi] [--tests 1000] [--rounds 30] [--workers 2]
                                [--max-ratio 1.05] [--no-control] [--json out.json] [--keep DIR]
-                               [--instructions]
+                               [--instructions] [--cov]
     python benchmarks/bench.py --combine sitting.json [sitting.json ...] [--max-ratio 1.05] [--json out.json]
 
 Both suites are correct (the guard must find nothing in them). ``mocks`` (the default) is AsyncMock-heavy,
@@ -32,6 +32,10 @@ change saves down to a tenth of a percent, where CPU time needs many rounds and 
 It is not the CPU ratio: on the machine this was measured on, the guard's share of CPU time was about 1.5
 to 2 times its share of instructions on ``mocks``, and about the same on ``asgi``. With workers the
 controller's count varies (it polls its workers for as long as they run, and under valgrind that is long).
+
+``--cov`` runs every configuration, the plain ones included, under pytest-cov (``--cov=app``, no report):
+the ratio is then what the guard adds to a suite that is measured for coverage, where every Python call the
+guard makes is traced too (coverage.py's tracer runs for each frame, measured or not).
 
 ``--combine`` runs nothing: it pools the rounds of several sittings' ``--json`` files (of one suite and one
 Python) and prints the same table for them. A median of more rounds has a narrower interval, and pooling
@@ -357,10 +361,17 @@ BASE_CONFIGURATIONS: dict[str, list[str]] = {
 CONTROL = "control"
 
 
-def configurations(workers: int, *, control: bool = True) -> dict[str, list[str]]:
+# pytest-cov measuring the code under test, and printing no report (``--cov``)
+COVERAGE = ["-p", "pytest_cov", "--cov=app", "--cov-report="]
+
+
+def configurations(workers: int, *, control: bool = True, coverage: bool = False) -> dict[str, list[str]]:
     """The configurations in one process (``-p no:xdist``, as a suite without pytest-xdist runs), and,
-    with ``workers``, the same under ``-n workers``; with ``control``, the plain-against-plain control."""
+    with ``workers``, the same under ``-n workers``; with ``control``, the plain-against-plain control;
+    with ``coverage``, each of them under pytest-cov."""
     base = {**BASE_CONFIGURATIONS, **({CONTROL: PLAIN} if control else {})}
+    if coverage:
+        base = {name: [*arguments, *COVERAGE] for name, arguments in base.items()}
     found = {name: [*arguments, "-p", "no:xdist"] for name, arguments in base.items()}
     if workers:
         found.update({f"{name} -n{workers}": [*arguments, "-n", str(workers)] for name, arguments in base.items()})
@@ -593,10 +604,11 @@ class Sitting(NamedTuple):
     tests: int
     python: str
     pairs: dict[str, list[tuple[Run, Run]]]
+    coverage: bool = False  # measured under pytest-cov (``--cov``); files from before the option lack it
 
     @property
     def measured(self) -> str:
-        return f"{self.suite} ({self.tests} tests, python {self.python})"
+        return f"{self.suite} ({self.tests} tests, python {self.python}{', under pytest-cov' if self.coverage else ''})"
 
 
 def load_sitting(path: Path) -> Sitting:
@@ -607,7 +619,8 @@ def load_sitting(path: Path) -> Sitting:
             name: [((float(run[0]), float(run[1])), (float(plain[0]), float(plain[1]))) for run, plain in measured]
             for name, measured in document["pairs"].items()
         }
-        return Sitting(str(document["suite"]), int(document["tests"]), str(document["python"]), pairs)
+        coverage = bool(document.get("coverage", False))
+        return Sitting(str(document["suite"]), int(document["tests"]), str(document["python"]), pairs, coverage)
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
         problem = f"{type(error).__name__}: {error}"
         raise ValueError(f"{path}: cannot read the timed rounds of a sitting from it ({problem})") from error
@@ -655,6 +668,9 @@ def main(argv: list[str] | None = None) -> int:
         "--instructions", action="store_true", help="count instructions with valgrind instead of timing rounds"
     )
     parser.add_argument(
+        "--cov", action="store_true", help="run every configuration, plain ones included, under pytest-cov"
+    )
+    parser.add_argument(
         "--combine",
         type=Path,
         nargs="+",
@@ -664,6 +680,8 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     if options.instructions and options.combine:
         parser.error("--combine reads timed rounds; it cannot count instructions")
+    if options.cov and options.combine:
+        parser.error("--combine pools the files' rounds as they were measured; --cov cannot apply to them")
     if options.instructions and (shutil.which("valgrind") is None or shutil.which("setarch") is None):
         parser.error("--instructions needs valgrind and setarch on the PATH")
 
@@ -672,25 +690,34 @@ def main(argv: list[str] | None = None) -> int:
             pooled = combine(options.combine)
         except ValueError as error:
             parser.error(str(error))
-        suite, count, python, pairs = pooled
-        print(f"suite: {suite}, {count} tests; python {python}; the rounds of {len(options.combine)} sittings pooled")
+        suite, count, python, pairs, coverage = pooled
+        under = ", under pytest-cov" if coverage else ""
+        sittings = len(options.combine)
+        print(f"suite: {suite}, {count} tests{under}; python {python}; the rounds of {sittings} sittings pooled")
     else:
         with tempfile.TemporaryDirectory(prefix="asyncmock-guard-bench-") as temporary:
             directory = options.keep or Path(temporary)
             directory.mkdir(parents=True, exist_ok=True)
-            suite, python = options.suite, platform.python_version()
+            suite, python, coverage = options.suite, platform.python_version(), bool(options.cov)
             count = generate(directory, options.tests, suite)
-            described = f"suite: {suite}, {count} tests in {directory}"
+            described = f"suite: {suite}, {count} tests in {directory}" + (", under pytest-cov" if options.cov else "")
             if options.instructions:
                 print(f"{described}; instructions; python {python}")
-                counts = measure_instructions(directory, configurations(options.workers, control=False), count)
+                configured = configurations(options.workers, control=False, coverage=options.cov)
+                counts = measure_instructions(directory, configured, count)
                 report_instructions(counts)
                 if options.json:
-                    document = {"suite": suite, "tests": count, "python": python, "instructions": counts}
+                    document = {
+                        "suite": suite,
+                        "tests": count,
+                        "python": python,
+                        "coverage": coverage,
+                        "instructions": counts,
+                    }
                     options.json.write_text(json.dumps(document, indent=2) + "\n")
                 return 0
             print(f"{described}; {options.rounds} rounds; python {python}")
-            configured = configurations(options.workers, control=options.control)
+            configured = configurations(options.workers, control=options.control, coverage=options.cov)
             pairs = measure(directory, configured, count, options.rounds, options.workers)
 
     ratios, intervals = report(pairs, options.max_ratio)
@@ -699,6 +726,7 @@ def main(argv: list[str] | None = None) -> int:
             "suite": suite,
             "tests": count,
             "python": python,
+            "coverage": coverage,
             "pairs": pairs,
             "cpu_ratios": ratios,
             "intervals": intervals,

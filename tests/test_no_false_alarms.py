@@ -552,10 +552,33 @@ def test_the_benchmark_interval_of_a_median_is_the_order_statistics_of_the_binom
     assert bench.median_interval(shuffled) == expected
 
 
-def _sitting(path: Path, ratios: dict[str, list[float]], suite: str = "mocks", python: str = "3.13.0") -> Path:
-    """A --json file of timed rounds whose per-round CPU ratios are ``ratios`` (each plain run took 1 s)."""
+def test_the_benchmark_under_coverage_runs_every_configuration_under_pytest_cov() -> None:
+    """--cov measures what the guard adds to a suite measured for coverage: its plain partner is measured too."""
+    bench = _load_benchmark()
+    covered = bench.configurations(2, coverage=True)
+    assert covered.keys() == bench.configurations(2).keys()
+    size = len(bench.COVERAGE)
+    for name, arguments in covered.items():
+        starts = [index for index in range(len(arguments)) if arguments[index : index + size] == bench.COVERAGE]
+        assert len(starts) == 1, arguments
+        assert arguments[: starts[0]] + arguments[starts[0] + size :] == bench.configurations(2)[name]
+    assert "--cov=app" in bench.COVERAGE
+    assert not any("--cov=app" in arguments for arguments in bench.configurations(2).values())
+
+
+def _sitting(
+    path: Path,
+    ratios: dict[str, list[float]],
+    suite: str = "mocks",
+    python: str = "3.13.0",
+    coverage: bool | None = None,
+) -> Path:
+    """A --json file of timed rounds whose per-round CPU ratios are ``ratios`` (each plain run took 1 s);
+    ``coverage`` None: a file from before ``--cov``, which says nothing of it."""
     pairs = {name: [[[2.0, ratio], [2.0, 1.0]] for ratio in values] for name, values in ratios.items()}
-    document = {"suite": suite, "tests": 1000, "python": python, "pairs": pairs}
+    document: dict[str, object] = {"suite": suite, "tests": 1000, "python": python, "pairs": pairs}
+    if coverage is not None:
+        document["coverage"] = coverage
     path.write_text(json.dumps(document), encoding="utf-8")
     return path
 
@@ -627,8 +650,16 @@ def test_the_benchmark_pools_only_sittings_of_one_suite_and_python(
     asgi = _sitting(tmp_path / "asgi.json", rounds, suite="asgi")
     older = _sitting(tmp_path / "older.json", rounds, python="3.12.1")
     control_only = _sitting(tmp_path / "control.json", {"control": [1.0] * 6})
+    covered = _sitting(tmp_path / "covered.json", rounds, coverage=True)
+    uncovered = _sitting(tmp_path / "uncovered.json", rounds, coverage=False)
 
+    assert bench.main(["--combine", str(mocks), str(uncovered)]) == 0  # a file without the field: no coverage
+    capsys.readouterr()
     for files, problem in (
+        (
+            [mocks, covered],
+            "different things: mocks (1000 tests, python 3.13.0), mocks (1000 tests, python 3.13.0, under pytest-cov)",
+        ),
         ([mocks, asgi], "different things: asgi (1000 tests, python 3.13.0), mocks (1000 tests, python 3.13.0)"),
         ([mocks, older], "different things: mocks (1000 tests, python 3.12.1), mocks (1000 tests, python 3.13.0)"),
         ([control_only], "the files hold no rounds of the guard"),
@@ -639,3 +670,6 @@ def test_the_benchmark_pools_only_sittings_of_one_suite_and_python(
     with pytest.raises(SystemExit):
         bench.main(["--combine", str(mocks), "--instructions"])
     assert "--combine reads timed rounds" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.main(["--combine", str(mocks), "--cov"])
+    assert "--cov cannot apply to them" in capsys.readouterr().err

@@ -2,7 +2,8 @@
 and warn mode. pytest-rerunfailures (a finding belongs to its attempt: strict fails the attempt, so the rerun
 happens, and the last attempt decides; listed once per test), pytest-randomly (any order, the same findings),
 pytest-repeat (each repetition is its own test), pytest-timeout (a test killed by its timeout keeps its
-finding, none leaks into the next test), pytest-cov (the same findings under coverage), and anyio's trio
+finding, none leaks into the next test; the thread method, which ends the process, prints and writes them
+first), pytest-cov (the same findings under coverage), and anyio's trio
 backend."""
 
 from __future__ import annotations
@@ -151,6 +152,69 @@ def test_a_test_killed_by_its_timeout_keeps_its_finding(pytester: pytest.Pyteste
     _only_the_misuse(run.findings, "test_case.py::test_misuse_then_hang")
     run.result.assert_outcomes(failed=1, passed=1)  # the timeout fails it either way; the next test is clean
     assert "Timeout" in run.output
+
+
+HANGS = """
+import time
+from unittest.mock import AsyncMock
+
+import pytest
+
+import app
+
+
+async def test_first():
+    db = AsyncMock(return_value=1)
+    assert await db() == 1
+
+
+@pytest.mark.timeout(1, method="thread")
+def test_misuse_then_hang():
+    db = AsyncMock()
+    app.save(db, 1)
+    time.sleep(30)
+
+
+def test_never_reached():
+    db = AsyncMock()
+    app.save(db, 2)
+"""
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+def test_the_thread_timeout_ends_the_run_after_printing_and_writing_the_findings(
+    pytester: pytest.Pytester, mode: str
+) -> None:
+    """pytest-timeout's thread method ends the process from its timer thread, in the middle of the test: no
+    report, no summary. The findings so far are printed first, and written to the report file, once."""
+    pytest.importorskip("pytest_timeout")
+    write_project(pytester, app=APP, test_case=HANGS)
+    run = run_guard(pytester, mode, plugins=("timeout",))
+    assert run.result.ret == 1
+    _only_the_misuse(run.findings, "test_case.py::test_misuse_then_hang")
+    output = run.output
+    section = output.index("asyncmock-guard: findings of the test pytest-timeout ends")
+    assert section < output.index("+ Timeout +")  # before pytest-timeout's stacks, and the exit
+    assert "test_case.py::test_misuse_then_hang timed out; pytest-timeout ends the run before reporting it" in output
+    assert output.count("[never-awaited] db.add") == 1
+    assert "db.add = MagicMock()" in output
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+def test_the_thread_timeout_under_xdist_lists_the_crashed_tests_findings(pytester: pytest.Pytester, mode: str) -> None:
+    """Under pytest-xdist the ended worker leaves the test's findings to the controller, which lists them as
+    that test's (pytest-xdist fails it as crashed); the tests after it run on a new worker."""
+    pytest.importorskip("pytest_timeout")
+    pytest.importorskip("xdist")
+    write_project(pytester, app=APP, test_case=HANGS.replace("app.save(db, 2)", "assert db.add is not None"))
+    run = run_guard(pytester, mode, "-n", "1", plugins=("timeout",))
+    assert run.result.ret == 1
+    _only_the_misuse(run.findings, "test_case.py::test_misuse_then_hang")
+    run.result.assert_outcomes(failed=1, passed=2)
+    assert "worker 'gw0' crashed while running 'test_case.py::test_misuse_then_hang'" in run.output
+    summary = run.output[run.output.index("= asyncmock-guard =") :]
+    assert "test_case.py::test_misuse_then_hang  never-awaited  db.add  app.py:2" in summary
+    assert "failed no test" not in summary  # the crashed test failed for them
 
 
 @pytest.mark.parametrize("mode", ["strict", "warn"])

@@ -122,6 +122,47 @@ def test_unittest_subtests(pytester: pytest.Pytester) -> None:
     assert "asyncmock-guard (strict): 1 of its subtests failed for findings" in run.output
 
 
+UNITTEST_SEVERAL = """
+import unittest
+from unittest.mock import AsyncMock
+
+import app
+
+
+class TestMail(unittest.TestCase):
+    def test_mail(self):
+        for n in range(4):
+            with self.subTest("sending", n=n):
+                client = AsyncMock()
+                if n in (1, 3):
+                    app.Mailer(client).send(n)
+                if n == 2:
+                    AsyncMock({"id": 1}).get("id")  # the data as the spec
+"""
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+def test_unittest_subtests_each_get_their_own_findings(pytester: pytest.Pytester, mode: str) -> None:
+    """Before Python 3.11 unittest reports every subtest after the test method returns: a finding still
+    belongs to the subtest it was made in, a dropped coroutine (diagnosed later) and a value misuse alike."""
+    write_project(pytester, app=APP, test_case=UNITTEST_SEVERAL)
+    run = run_guard(pytester, mode, "-rA")
+    nodeid = "test_case.py::TestMail::test_mail"
+    assert sorted((f["nodeid"], f["subtest"], f["kind"]) for f in run.findings) == [
+        (nodeid, "[sending] (n=1)", "never-awaited"),
+        (nodeid, "[sending] (n=2)", "spec-is-data"),
+        (nodeid, "[sending] (n=3)", "never-awaited"),
+    ]
+    if mode == "strict":
+        for n in (1, 2, 3):
+            assert _subtest_failed(f"[sending] (n={n})", nodeid, run.output)
+        assert not _subtest_failed("[sending] (n=0)", nodeid, run.output)
+        assert "asyncmock-guard (strict): 3 of its subtests failed for findings" in run.output
+    else:
+        assert "SUBFAILED" not in run.output
+        assert run.result.ret == 0
+
+
 def test_subtests_under_xdist_give_the_same_findings(pytester: pytest.Pytester) -> None:
     write_project(pytester, app=APP, test_case=SUBTESTS)
     serial = run_guard(pytester, "strict").findings

@@ -219,7 +219,7 @@ def test_an_unreadable_late_file_of_a_worker_is_an_internal_error(pytester: pyte
         def pytest_unconfigure(config):
             directory = getattr(config, "workerinput", {}).get("asyncmock_guard_late")
             if directory:
-                with open(os.path.join(directory, "zz.json"), "w") as stream:
+                with open(os.path.join(directory, "zz.late.json"), "w") as stream:
                     stream.write("{not json")
         """
     )

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from types import CodeType, FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-from asyncmock_guard import _event_loop, _frames
+from asyncmock_guard import _event_loop, _frames, _phases
 from asyncmock_guard._building_listener import BuildingListener
 from asyncmock_guard._config import UserEntries
 from asyncmock_guard._construction import ConstructionWatch
@@ -128,6 +128,8 @@ class Collector:
         self.instrumentation = Instrumentation(self)
         self.construction = ConstructionWatch(BuildingListener(self))
         self.dropped = DroppedCoroutines(self)
+        # While a dropped coroutine is diagnosed: the test and unittest subtest running when it was dropped.
+        self.noted_at_drop: tuple[str | None, object] | None = None
         self.test_start = StartWatch()
 
     def install(self) -> None:
@@ -289,6 +291,7 @@ class Collector:
         applicability: str = "safe",
     ) -> None:
         owner, phase, mode = owned
+        noted = self.noted_at_drop or _phases.unittest_subtest(self.context)
         self._add(
             Finding(
                 kind,
@@ -304,6 +307,7 @@ class Collector:
                 bug_in=bug_in,
                 edits=edits,
                 applicability=applicability,
+                subtest=_phases.subtest_made_in(noted, owner, phase),
             )
         )
 

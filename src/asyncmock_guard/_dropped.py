@@ -16,7 +16,7 @@ import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from asyncmock_guard import _frames
+from asyncmock_guard import _frames, _phases
 from asyncmock_guard._findings import UNKNOWN_TEST, Location
 from asyncmock_guard._instrumentation import EXECUTE_MOCK_CALL_CODE, CoroutineRecord, mock_of
 from asyncmock_guard._owners import Owned
@@ -30,8 +30,9 @@ class DroppedCoroutines:
 
     def __init__(self, collector: Collector) -> None:
         self.collector = collector
-        # each with its coroutine, for Python's own warning if the diagnosis fails
-        self._waiting: list[tuple[Callable[[], None], object]] = []
+        # each with its coroutine, for Python's own warning if the diagnosis fails, and the test and unittest
+        # subtest running when it was dropped (see ``_phases.unittest_subtest``)
+        self._waiting: list[tuple[Callable[[], None], object, tuple[str | None, object]]] = []
         self._diagnosing = False
 
     def dropped(self, coroutine: types.CoroutineType[Any, Any, Any], record: CoroutineRecord | None) -> bool:
@@ -46,7 +47,7 @@ class DroppedCoroutines:
                 def diagnose_mock() -> None:  # ``mock_calls`` loads its module: only when this runs
                     collector.mock_calls.mock_never_awaited(mock, record, collector.owners.scope_from(view))
 
-                self._waiting.append((diagnose_mock, coroutine))
+                self._waiting.append((diagnose_mock, coroutine, _phases.unittest_subtest(collector.context)))
             return True
         code = coroutine.cr_code
         if code is EXECUTE_MOCK_CALL_CODE:
@@ -70,7 +71,7 @@ class DroppedCoroutines:
                 qualname, where, owned, known_call_site=known_call_site, running=running, called_by=called_by
             )
 
-        self._waiting.append((diagnose_function, coroutine))
+        self._waiting.append((diagnose_function, coroutine, _phases.unittest_subtest(context)))
         return True
 
     @property
@@ -93,12 +94,16 @@ class DroppedCoroutines:
         finally:
             self._diagnosing = False
 
-    def _run(self, job: Callable[[], None], coroutine: object) -> None:
+    def _run(self, job: Callable[[], None], coroutine: object, noted: tuple[str | None, object]) -> None:
+        collector = self.collector
+        collector.noted_at_drop = noted
         try:
             job()
         except Exception as error:  # noqa: BLE001 - one finding lost, not the run
-            self.collector.internal_error(error)
-            self.collector.instrumentation.warn_as_python_would(coroutine)
+            collector.internal_error(error)
+            collector.instrumentation.warn_as_python_would(coroutine)
+        finally:
+            collector.noted_at_drop = None
 
     def created(
         self, coroutine: types.CoroutineType[Any, Any, Any]

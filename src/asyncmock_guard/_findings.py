@@ -253,14 +253,15 @@ class FindingQueue:
         self.all: list[Finding] = []
         self.pending: list[Finding] = []
         self._index: dict[Finding, int] = {}  # where each finding is in ``all``
-        self._by_fix: dict[tuple[str | None, tuple[Edit, ...]], int] = {}  # a test's findings by their edits
+        # a test's (or subtest's) findings by their edits
+        self._by_fix: dict[tuple[str | None, str | None, tuple[Edit, ...]], int] = {}
 
     def add(self, finding: Finding, rootdir: str | None) -> None:
         index = self._index.get(finding)
         if index is not None:
             self._replace(index, self.all[index].again())
             return
-        same_fix = self._by_fix.get((finding.nodeid, finding.edits)) if finding.edits else None
+        same_fix = self._by_fix.get((finding.nodeid, finding.subtest, finding.edits)) if finding.edits else None
         if same_fix is not None and self.all[same_fix] in self.pending:
             known = self.all[same_fix]
             also = f" The same fix covers its use at {finding.where.short(rootdir)} (`{finding.subject}`)."
@@ -269,7 +270,7 @@ class FindingQueue:
             return
         self._index[finding] = len(self.all)
         if finding.edits:
-            self._by_fix[(finding.nodeid, finding.edits)] = len(self.all)
+            self._by_fix[(finding.nodeid, finding.subtest, finding.edits)] = len(self.all)
         self.pending.append(finding)
         self.all.append(finding)
 
@@ -285,7 +286,9 @@ class FindingQueue:
         self.pending = [queued for queued in self.pending if queued is not finding]
         self.all = [known for known in self.all if known is not finding]
         self._index = {known: index for index, known in enumerate(self.all)}
-        self._by_fix = {(known.nodeid, known.edits): index for index, known in enumerate(self.all) if known.edits}
+        self._by_fix = {
+            (known.nodeid, known.subtest, known.edits): index for index, known in enumerate(self.all) if known.edits
+        }
 
     def drain(self) -> list[Finding]:
         drained, self.pending = self.pending, []
@@ -299,9 +302,14 @@ class FindingQueue:
 
     def drain_subtest(self, nodeid: str, subtest: str) -> list[Finding]:
         """Drain the queue; ``nodeid``'s findings made in its call phase become the subtest's (a later
-        subtest's same finding is then a finding of its own, not a count on this one)."""
+        subtest's same finding is then a finding of its own, not a count on this one), except those already
+        known to be another subtest's (see ``running_unittest_subtest``): they wait for that one's report."""
         drained = []
-        for finding in self.drain():
+        pending, self.pending = self.pending, []
+        for finding in pending:
+            if finding.nodeid == nodeid and finding.subtest not in (None, subtest):
+                self.pending.append(finding)
+                continue
             if finding.nodeid != nodeid or finding.phase != "call" or finding.subtest is not None:
                 drained.append(finding)
                 continue

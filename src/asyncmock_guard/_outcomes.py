@@ -110,6 +110,12 @@ class Outcomes:
         """Findings a pytest-xdist worker sent (it has already failed or warned for them)."""
         self.account((Finding.from_wire(entry) for entry in wire), nodeid)
 
+    def received_of_ended_test(self, wire: Iterable[dict[str, Any]]) -> None:
+        """Findings of the test during which a pytest-xdist worker was ended (see ``_timeout``): pytest-xdist
+        fails that test (its worker crashed), so they are its own, not the session's."""
+        for finding in (Finding.from_wire(entry) for entry in wire):
+            self.account([finding], finding.nodeid)
+
     def _attach(self, findings: list[Finding], report: pytest.TestReport) -> None:
         if self.is_worker:
             _xdist.attach(report, findings)

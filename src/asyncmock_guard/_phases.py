@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+import unittest
+from collections.abc import Mapping
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING
 
@@ -37,20 +39,44 @@ def made_by_the_runner(frame: FrameType | None) -> bool:
     return frame is not None and frame.f_code.co_name == "call_and_report"
 
 
-def subtest_of(report: pytest.TestReport) -> str | None:
-    """A subtest's report: its description as pytest shows it, ``[msg] (key=value, ...)``; None for a
-    test's own report."""
-    context = getattr(report, "context", None)
-    if report.when != "call" or context is None or not type(report).__name__.lower().startswith("subtestreport"):
-        return None
+def _described(msg: object, kwargs: Mapping[str, object]) -> str:
+    """A subtest as pytest shows it: ``[msg] (key=value, ...)``."""
     parts = []
-    msg = getattr(context, "msg", None)
     if msg is not None:
         parts.append(f"[{msg}]")
-    kwargs = getattr(context, "kwargs", None) or {}
     if kwargs:
         parts.append("(" + ", ".join(f"{key}={value}" for key, value in kwargs.items()) + ")")
     return " ".join(parts) or "(<subtest>)"
+
+
+def subtest_of(report: pytest.TestReport) -> str | None:
+    """A subtest's report: its description as pytest shows it; None for a test's own report."""
+    context = getattr(report, "context", None)
+    if report.when != "call" or context is None or not type(report).__name__.lower().startswith("subtestreport"):
+        return None
+    return _described(getattr(context, "msg", None), getattr(context, "kwargs", None) or {})
+
+
+def unittest_subtest(context: TestContext | None) -> tuple[str | None, object]:
+    """The running test, and the ``with self.subTest(...)`` block its unittest method is in now (None
+    outside one): noted when a finding is made, or when a coroutine is dropped (diagnosed later). Before
+    Python 3.11 unittest reports a test's subtests only after the method returns, so their reports cannot
+    tell which one a finding was made in."""
+    if context is None or context.phase != "call":  # pytest makes a new instance when asked after the call
+        return None, None
+    instance = getattr(context.item, "instance", None)
+    return context.nodeid, getattr(instance, "_subtest", None) if isinstance(instance, unittest.TestCase) else None
+
+
+def subtest_made_in(noted: tuple[str | None, object], owner: str | None, phase: str) -> str | None:
+    """The description of the unittest subtest (see ``unittest_subtest``) a finding of ``owner``'s
+    ``phase`` was made in, as its report will show it; None when it was not made in one."""
+    nodeid, subtest = noted
+    if subtest is None or phase != "call" or owner is None or owner != nodeid:
+        return None
+    message = getattr(subtest, "_message", None)
+    msg = None if message is getattr(unittest.case, "_subtest_msg_sentinel", None) else message
+    return _described(msg, dict(getattr(subtest, "params", None) or {}))
 
 
 def forget_last_failure() -> None:

@@ -79,6 +79,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(plugin, _PLUGIN_NAME)
     config.add_cleanup(plugin.uninstall)
     plugin.install()
+    if plugin.modes.installs and config.pluginmanager.has_plugin("timeout"):
+        from asyncmock_guard._timeout import ThreadTimeouts  # noqa: PLC0415 - only beside pytest-timeout
+
+        ThreadTimeouts.watch(plugin)
 
 
 def _test_codes(function: object) -> frozenset[CodeType]:

@@ -3,7 +3,8 @@
 A worker attaches the findings of each test to that test's report (an extra attribute, which pytest
 serializes); what surfaces after its last test goes with its final output; what only pytest's final
 garbage collection finds, after that output has gone, it leaves in a file in a directory the controller
-named, which the controller reads once every worker has ended.
+named, which the controller reads once every worker has ended. A worker that pytest-timeout ends in the
+middle of a test (see ``_timeout``) leaves that test's findings there too, read when the worker goes down.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ PLUGIN_NAME = "asyncmock-guard-xdist"
 _REPORT_ATTRIBUTE = "asyncmock_guard"  # the findings a worker attaches to a test report
 _WORKER_OUTPUT_KEY = "asyncmock_guard"
 _LATE_DIRECTORY_KEY = "asyncmock_guard_late"  # in a worker's workerinput: where it leaves its late findings
+LATE = "late"  # what a worker leaves: found by pytest's final collection
+KILLED = "killed"  # found in the test during which the worker was ended
 
 
 def attach(report: pytest.TestReport, findings: Iterable[Finding]) -> None:
@@ -52,25 +55,32 @@ def send_to_controller(config: pytest.Config, after_last_test: Iterable[Finding]
     }
 
 
-def leave_for_controller(config: pytest.Config, late: list[Finding]) -> None:
-    """A worker's findings of pytest's final collection: its output to the controller has gone, so they go
-    to a file in the directory the controller named."""
+def leave_for_controller(config: pytest.Config, findings: list[Finding], kind: str = LATE) -> None:
+    """A worker's findings that its output to the controller cannot carry (it has gone, or never will go):
+    pytest's final collection's (``LATE``), or those of the test during which it is ended (``KILLED``). They
+    go to a file in the directory the controller named."""
     directory = getattr(config, "workerinput", {}).get(_LATE_DIRECTORY_KEY)
     if not isinstance(directory, str) or not os.path.isdir(directory):
         return
     worker = str(config.workerinput.get("workerid", os.getpid()))  # type: ignore[attr-defined]
-    document = json.dumps([finding.to_wire() for finding in late])
-    _reporting.write_atomically(os.path.join(directory, f"{worker}.json"), document)
+    document = json.dumps([finding.to_wire() for finding in findings])
+    _reporting.write_atomically(os.path.join(directory, f"{worker}.{kind}.json"), document)
+
+
+def _read(path: str) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as stream:
+        wire: list[dict[str, Any]] = json.load(stream)
+        return wire
 
 
 def late_from_workers(directory: str, shielded: Callable[[], contextlib.AbstractContextManager[None]]) -> list[Finding]:
-    """What the workers left (see ``leave_for_controller``), in the order of their names; a file that cannot
-    be read is an internal error (``shielded``), and the others still count."""
+    """What the workers' final collections found (see ``leave_for_controller``), in the order of their
+    names; a file that cannot be read is an internal error (``shielded``), and the others still count."""
     late: list[Finding] = []
     for name in sorted(os.listdir(directory)):
-        if name.endswith(".json"):
-            with shielded(), open(os.path.join(directory, name), encoding="utf-8") as stream:
-                late.extend([Finding.from_wire(entry) for entry in json.load(stream)])
+        if name.endswith(f".{LATE}.json"):
+            with shielded():
+                late.extend(Finding.from_wire(entry) for entry in _read(os.path.join(directory, name)))
     return late
 
 
@@ -90,3 +100,9 @@ class XdistController:
         if isinstance(output, dict) and isinstance(output.get(_WORKER_OUTPUT_KEY), dict):
             last = output[_WORKER_OUTPUT_KEY]
             self.guard.worker_finished(last.get("findings", []), [Key(*fields) for fields in last.get("covered", [])])
+        directory = self.guard.late_directory
+        worker = getattr(node, "workerinput", {}).get("workerid")
+        killed = os.path.join(directory, f"{worker}.{KILLED}.json") if directory and worker else None
+        if killed is not None and os.path.exists(killed):  # ended in a test (see _timeout): its findings
+            with self.guard.errors.shielded():
+                self.guard.outcomes.received_of_ended_test(_read(killed))
