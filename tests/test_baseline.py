@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -344,3 +346,196 @@ def test_off_ignores_the_baseline(pytester: pytest.Pytester) -> None:
     write_project(pytester, app=APP, test_legacy=LEGACY)
     result = pytester.runpytest_subprocess("-p", "asyncmock_guard", "--asyncmock-guard=off", *_baseline_args())
     result.assert_outcomes(passed=3, warnings=3)  # Python's own never-awaited warnings, as without the guard
+
+
+# The three legacy tests with every misuse fixed, each in a way that may keep it from running its body.
+FIXED = """
+from unittest.mock import MagicMock
+
+import pytest
+
+import app
+
+
+@pytest.fixture
+def database_down():
+    raise ConnectionError("the database is down")
+
+
+def test_save(database_down):
+    db = MagicMock()
+    app.save(db, 1)
+
+
+def test_ping():
+    pytest.skip("no network here")
+    client = MagicMock()
+    app.ping(client)
+
+
+def test_remember():
+    cache = MagicMock()
+    app.remember(cache, "k")
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_an_update_keeps_the_entries_of_tests_that_did_not_run_their_body(
+    pytester: pytest.Pytester, workers: list[str]
+) -> None:
+    """A fixture that errors in setup, and a skip in the body: those tests did not show their findings gone."""
+    write_project(pytester, app=APP, test_legacy=LEGACY)
+    _update(pytester)
+    _write(pytester, "test_legacy", FIXED)
+    run = _update(pytester, *workers)
+    run.result.assert_outcomes(passed=1, skipped=1, errors=1)
+    run.result.stdout.fnmatch_lines([f"baseline {BASELINE} updated: 0 added, 1 removed, 2 entries in all*"])
+    assert _tests_in(pytester) == ["test_legacy.py::test_ping", "test_legacy.py::test_save"]
+    stale = run_guard(pytester, "strict", *_baseline_args(), *workers)
+    assert "stale" not in stale.output
+    assert stale.document["baseline"]["stale"] == []
+
+
+STOPPED = {
+    "ctrl-c": ("raise KeyboardInterrupt", ()),
+    "pytest.exit": ('pytest.exit("enough")', ()),
+    "-x": ("assert False", ("-x",)),
+    "--maxfail": ("assert False", ("--maxfail=1",)),
+}
+
+
+@pytest.mark.parametrize("how", sorted(STOPPED))
+def test_an_update_of_a_run_that_stopped_early_removes_nothing(pytester: pytest.Pytester, how: str) -> None:
+    """The tests after the stop did not run, and nothing says which ones those are to every reader: an
+    interrupted run adds what it found and removes nothing, even the entries of tests that ran."""
+    statement, options = STOPPED[how]
+    write_project(pytester, app=APP, test_legacy=LEGACY)
+    _update(pytester)
+    stopping = FIXED.replace("(database_down)", "()").replace('    pytest.skip("no network here")\n', "")
+    publish = 'def test_publish():\n    app.publish(AsyncMock(), "created")\n\n\n'
+    stop = f"def test_stop():\n    {statement}\n\n\n"
+    stopping = stopping.replace("def test_remember():", f"{publish}{stop}def test_remember():")
+    _write(pytester, "test_legacy", stopping.replace("import MagicMock", "import AsyncMock, MagicMock"))
+    run = _update(pytester, *options)
+    assert run.result.ret != 0
+    run.result.stdout.fnmatch_lines(
+        [f"baseline {BASELINE} updated: 1 added, 0 removed, 4 entries in all (the run stopped early: no entry*"]
+    )
+    assert _tests_in(pytester) == [
+        "test_legacy.py::test_ping",
+        "test_legacy.py::test_publish",
+        "test_legacy.py::test_remember",
+        "test_legacy.py::test_save",
+    ]
+    assert run.document["baseline"]["updated"]["stopped_early"] is True
+
+
+# The disk fills up at the end of the session: every write of a guard's file fails.
+DISK_FULL = """
+import errno
+import os
+
+import pytest
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish():
+    real = os.replace
+
+    def full(source, target):
+        if os.path.basename(source).startswith(".asyncmock-guard-"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(source, target)
+
+    os.replace = full
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_an_update_that_cannot_be_written_says_so_and_fails_the_run(
+    pytester: pytest.Pytester, workers: list[str]
+) -> None:
+    """No "updated" line, and exit status 1, however the tests went."""
+    write_project(pytester, app=APP, test_legacy=LEGACY, conftest=DISK_FULL)
+    result = pytester.runpytest_subprocess(
+        "-p", "asyncmock_guard", "-p", "no:randomly", *_baseline_args("--asyncmock-guard-update-baseline"), *workers
+    )
+    result.assert_outcomes(passed=3)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [f"asyncmock-guard: the baseline {BASELINE} was not written (OSError: *No space left on device); the run fails"]
+    )
+    assert "updated" not in result.stdout.str()
+    assert "internal error" not in result.stdout.str()
+    assert not (pytester.path / BASELINE).exists()
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_report_that_cannot_be_written_says_so_and_fails_the_run(
+    pytester: pytest.Pytester, workers: list[str]
+) -> None:
+    write_project(pytester, app=APP, test_ok="def test_ok():\n    pass\n", conftest=DISK_FULL)
+    result = pytester.runpytest_subprocess(
+        "-p", "asyncmock_guard", "-p", "no:randomly", "--asyncmock-guard-report=report.json", *workers
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    lines = result.stdout.lines
+    assert "1 passed" in lines[-2]  # pytest's last line, then the guard's, written after it
+    assert lines[-1].startswith("asyncmock-guard: the report report.json was not written (OSError: ")
+    assert "internal error" not in result.stdout.str()
+    assert not (pytester.path / "report.json").exists()
+
+
+SURROGATE = """
+from unittest.mock import AsyncMock
+
+import app
+
+
+def test_named_from_bytes():
+    app.save(AsyncMock(name=b"db\\xff".decode("utf-8", "surrogateescape")), 1)  # named by its mock name only
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_name_with_a_lone_surrogate_is_reported_recorded_and_accepted(
+    pytester: pytest.Pytester, workers: list[str]
+) -> None:
+    """A mock named from bytes that were not UTF-8: the report, the baseline and pytest-xdist's messages
+    carry it (as its escape where text is shown), and the baseline accepts it on the next run."""
+    write_project(pytester, app=APP, test_bytes=SURROGATE)
+    strict = run_guard(pytester, "strict", *workers)
+    strict.result.assert_outcomes(failed=1)
+    assert "INTERNALERROR" not in strict.output
+    assert "[never-awaited] db\\udcff.add" in strict.output
+    assert strict.only()["subject"] == "db\udcff.add"
+    recorded = _update(pytester, *workers)
+    assert recorded.result.ret == 0
+    assert [entry["subject"] for entry in _entries(pytester)] == ["db\udcff.add"]
+    accepted = run_guard(pytester, "strict", *_baseline_args(), *workers)
+    assert accepted.result.ret == 0
+    assert accepted.only()["baselined"] is True
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_an_update_keeps_the_baselines_mode(pytester: pytest.Pytester) -> None:
+    write_project(pytester, app=APP, test_legacy=LEGACY)
+    _update(pytester)
+    baseline = pytester.path / BASELINE
+    assert stat.S_IMODE(baseline.stat().st_mode) == 0o666 & ~_umask()  # a new file: what open would give
+    baseline.chmod(0o664)
+    _write(pytester, "test_legacy", LEGACY.replace("    client = AsyncMock()", "    client = MagicMock()"))
+    _write(
+        pytester,
+        "test_legacy",
+        "from unittest.mock import MagicMock\n" + (pytester.path / "test_legacy.py").read_text(),
+    )
+    _update(pytester).result.stdout.fnmatch_lines([f"baseline {BASELINE} updated: 0 added, 1 removed, 2 entries*"])
+    assert stat.S_IMODE(baseline.stat().st_mode) == 0o664
+    assert [path.name for path in pytester.path.iterdir() if path.name.startswith(".asyncmock-guard-")] == []
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

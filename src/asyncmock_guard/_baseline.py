@@ -54,7 +54,8 @@ class Key(NamedTuple):
     def fingerprint(self) -> str:
         """A short stable digest of the key, to match a report's finding with its baseline entry."""
         joined = "\x1f".join((self.kind, self.test, self.subject, self.path, self.line_text))
-        return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:16]
+        # any string: a name Python decoded from bytes that were not UTF-8 holds lone surrogates
+        return hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
     @property
     def outside_tests(self) -> bool:

@@ -1,9 +1,11 @@
 """One session's use of the baseline: the findings it accepts, what the session covered, and, at the end,
 the entries gone stale or the updated file.
 
-An entry counts as stale only where this session could have found it again: its test ran (a partial run
-keeps the rest), or, for an entry outside any test, its phase ran (a wide fixture was set up; collection
-always runs) and its file was imported.
+An entry counts as stale only where this session could have found it again: its test ran its body (its
+call phase passed or failed; a partial run, a test whose setup failed or that skipped itself keeps its
+entries), or, for an entry outside any test, its phase ran (a wide fixture was set up; collection always
+runs) and its file was imported. A session that stopped early (Ctrl-C, ``pytest.exit``, ``-x``) covered
+nothing for sure: its update adds what it found and removes nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from asyncmock_guard import _reporting
+import pytest
+
+from asyncmock_guard import _files, _phases, _reporting
 from asyncmock_guard._baseline import Baseline, Key, Reconciliation, reconcile, render
 from asyncmock_guard._findings import UNKNOWN_TEST, Finding, relative_path
 
@@ -28,10 +32,12 @@ class BaselineRun:
         self.baseline = baseline
         self.updating = updating
         self.rootdir = rootdir
-        self.tests_run: set[str] = set()
+        self.tests_run: set[str] = set()  # node ids (with a subtest's description) of the tests that ran their body
+        self.stopped_early = False  # the session was interrupted, or stopped at a failure (-x, --maxfail)
         self.phases_run: set[str] = set(SESSION_PHASES)
         self.covered_outside_tests: set[Key] = set()
         self.reconciliation: Reconciliation | None = None
+        self.write_error: str | None = None  # why the update could not be written
 
     def header(self) -> str:
         action = "updating" if self.updating else f"{sum(self.baseline.entries.values())} accepted"
@@ -44,6 +50,13 @@ class BaselineRun:
         return finding
 
     # --- what the session covered ----------------------------------------------------------------------
+    def test_reported(self, report: pytest.TestReport) -> None:
+        """A test, or a subtest, ran its body when its call phase passed or failed (an xfail's failed too)."""
+        if report.when != "call" or (report.skipped and not hasattr(report, "wasxfail")):
+            return
+        subtest = _phases.subtest_of(report)
+        self.tests_run.add(report.nodeid if subtest is None else f"{report.nodeid} {subtest}")
+
     def cover_outside_tests(self) -> None:
         """The entries outside any test whose phase ran and whose file was imported."""
         loaded = {
@@ -58,6 +71,8 @@ class BaselineRun:
                 self.covered_outside_tests.add(key)
 
     def covered(self, key: Key) -> bool:
+        if self.stopped_early:
+            return False
         return key in self.covered_outside_tests if key.outside_tests else key.test in self.tests_run
 
     # --- the end ----------------------------------------------------------------------------------------
@@ -67,7 +82,11 @@ class BaselineRun:
         found = (key for finding in findings for key in [Key.of(finding, self.rootdir)] * finding.count)
         self.reconciliation = reconcile(self.baseline.entries, found, self.covered)
         if self.updating:
-            _reporting.write_atomically(self.baseline.path, render(self.reconciliation.updated))
+            self.write_error = None
+            try:
+                _files.write_text(self.baseline.path, render(self.reconciliation.updated))
+            except Exception as error:  # noqa: BLE001 - said in the summary, and the run fails
+                self.write_error = f"{type(error).__name__}: {error}"
 
     def report_section(self) -> dict[str, Any] | None:
         """The report file's ``baseline`` section."""
@@ -80,6 +99,8 @@ class BaselineRun:
                 "added": reconciliation.added,
                 "removed": reconciliation.removed,
                 "kept_not_run": reconciliation.kept_not_run,
+                "stopped_early": self.stopped_early,
+                "error": self.write_error,
             }
         else:
             section["stale"] = [key.to_json(count) for key, count in sorted(reconciliation.stale.items())]
@@ -90,6 +111,10 @@ class BaselineRun:
         reconciliation = self.reconciliation
         if reconciliation is None:
             return []
+        if self.updating and self.write_error is not None:
+            path = relative_path(self.baseline.path, self.rootdir)
+            return [_reporting.write_failed_line("baseline", path, self.write_error)]
         if self.updating:
-            return [_reporting.baseline_update_line(self.baseline.path, reconciliation, self.rootdir)]
+            path, root = self.baseline.path, self.rootdir
+            return [_reporting.baseline_update_line(path, reconciliation, root, stopped_early=self.stopped_early)]
         return list(_reporting.stale_lines(reconciliation.stale))

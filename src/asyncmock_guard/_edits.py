@@ -24,13 +24,12 @@ import itertools
 import linecache
 import os
 import re
-import stat
 import sys
-import tempfile
 import tokenize
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from asyncmock_guard import _files
 from asyncmock_guard._findings import relative_path
 
 # rows are split where Python splits them: at \r\n, \r or \n (not at \f or \u2028, as str.splitlines does)
@@ -521,22 +520,6 @@ def render(edits: Iterable[Edit]) -> dict[str, str]:
     return {path: new for path, (_, new, _) in _rendered(edits).items()}
 
 
-def _write_atomically(path: str, data: bytes) -> None:
-    """Write to a temporary file in the same directory, give it the file's permission bits, then rename
-    it over the file (over a symlink's target, so the link stays a link): a crash leaves either text."""
-    target = os.path.realpath(path)
-    mode = stat.S_IMODE(os.stat(target).st_mode)
-    handle, temporary = tempfile.mkstemp(prefix=".asyncmock-guard-", suffix=".tmp", dir=os.path.dirname(target))
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
 def apply(edits: Iterable[Edit]) -> dict[str, str]:
     """Apply the edits to their files and return path -> new text. Every file is edited and encoded
     first, so an overlap or an unencodable character in one leaves all of them untouched. Files keep
@@ -545,7 +528,7 @@ def apply(edits: Iterable[Edit]) -> dict[str, str]:
     payloads = {path: (new.encode(encoding), new != old) for path, (old, new, encoding) in rendered.items()}
     for path, (data, changed) in payloads.items():
         if changed:
-            _write_atomically(path, data)
+            _files.write_atomically(path, data)
             linecache.checkcache(path)
     return {path: new for path, (_, new, _) in rendered.items()}
 

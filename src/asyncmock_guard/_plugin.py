@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import asyncmock_guard
-from asyncmock_guard import _config, _phases, _reporting, _xdist
+from asyncmock_guard import _config, _phases, _xdist
 from asyncmock_guard._baseline import Baseline, Key
 from asyncmock_guard._baseline_run import BaselineRun
 from asyncmock_guard._config import Mode, Modes
@@ -33,6 +33,7 @@ from asyncmock_guard._errors import InternalErrors
 from asyncmock_guard._findings import Finding
 from asyncmock_guard._outcomes import Outcomes
 from asyncmock_guard._phases import PhaseEnds
+from asyncmock_guard._session_files import SessionFiles
 from asyncmock_guard._session_report import SessionReport
 
 if TYPE_CHECKING:
@@ -152,6 +153,7 @@ class GuardPlugin:
             self.collector = self._new_collector()
         self.outcomes = Outcomes(self.rootdir, self.baseline, self.errors, is_worker=self.is_worker, junit=self.junit)
         self.phases = PhaseEnds(self.outcomes, self.errors)
+        self.files = SessionFiles(config, self.baseline, report_path, self.mode.value, self.rootdir)
         self.session: pytest.Session | None = None
         # A pytest-xdist controller's directory where each worker leaves what pytest's final collection found.
         self.late_directory: str | None = None
@@ -291,8 +293,8 @@ class GuardPlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """A report is logged: which tests ran (for the baseline), what a pytest-xdist worker found, and the
         end of a subtest (whose report is made inside the call phase, and logged at once)."""
-        if self.baseline is not None and report.when == "setup" and report.outcome != "skipped":
-            self.baseline.tests_run.add(report.nodeid)  # which entries this run covered
+        if self.baseline is not None:
+            self.baseline.test_reported(report)  # which entries this run covered
         collector = self.collector
         if collector is None:  # no test runs here with the guard on: a pytest-xdist controller, or off
             if self.is_controller:
@@ -343,7 +345,7 @@ class GuardPlugin:
                 _xdist.send_to_controller(self.config, self.outcomes.after_last_test, covered)
         elif self.reports:
             with self.errors.shielded():
-                self._reconcile_baseline()
+                self.files.update_baseline(self.outcomes.findings, session, late=False)
         if self.outcomes.unattributed_strict and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         self.terminal.record_internal_errors()
@@ -365,9 +367,8 @@ class GuardPlugin:
             if self.baseline is not None:
                 self.baseline.covered_outside_tests.update(covered)
 
-    def _reconcile_baseline(self) -> None:
-        if self.baseline is not None:
-            self.baseline.reconcile(self.outcomes.findings)
+    def pytest_keyboard_interrupt(self) -> None:
+        self.files.stopped_early()  # Ctrl-C, or pytest.exit
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self) -> None:
@@ -390,17 +391,12 @@ class GuardPlugin:
             if late and self.reports:
                 with self.errors.shielded():
                     self.terminal.late(late, self.session)
-                    self._reconcile_baseline()  # the update must hold them too
-        if self.reports and self.report_path is not None:
+                    self.files.update_baseline(self.outcomes.findings, self.session, late=True)  # they count too
+        if self.reports:
             with self.errors.shielded():
-                _reporting.write_json(
-                    self.report_path, self.mode.value, self.outcomes.findings, self.rootdir, self._baseline_section()
-                )
+                self.files.write_report(self.outcomes.findings, self.session)
         if not self.is_worker:
             self.terminal.internal_errors_after_summary()
-
-    def _baseline_section(self) -> dict[str, Any] | None:
-        return self.baseline.report_section() if self.baseline is not None else None
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.reports:

@@ -4,8 +4,6 @@ JUnit XML properties and GitHub workflow annotations."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import textwrap
 from collections import Counter
 from collections.abc import Sequence
@@ -13,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from asyncmock_guard import _files
 from asyncmock_guard._baseline import Key, Reconciliation
 from asyncmock_guard._findings import UNKNOWN_TEST, Finding, FindingKind, relative_path
 
@@ -45,7 +44,13 @@ def format_finding(finding: Finding, rootdir: str) -> str:
     lines += textwrap.wrap(finding.message, width=100, initial_indent="  ", subsequent_indent="  ")
     lines.append("  fix:")
     lines += ["    " + line for line in finding.fix.splitlines()]
-    return "\n".join(lines)
+    return printable("\n".join(lines))
+
+
+def printable(text: str) -> str:
+    """A lone surrogate (a name Python decoded from bytes that were not UTF-8) as its escape: pytest-xdist
+    cannot send it to its controller, and a terminal cannot show it."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def failure_text(findings: Sequence[Finding], rootdir: str) -> str:
@@ -121,15 +126,21 @@ def stale_lines(stale: Counter[Key]) -> list[str]:
     return lines
 
 
-def baseline_update_line(path: str, reconciliation: Reconciliation, rootdir: str) -> str:
+def baseline_update_line(path: str, reconciliation: Reconciliation, rootdir: str, *, stopped_early: bool) -> str:
     total = sum(reconciliation.updated.values())
     line = (
         f"baseline {relative_path(path, rootdir)} updated: {reconciliation.added} added,"
         f" {reconciliation.removed} removed, {total} entr{'ies' if total != 1 else 'y'} in all"
     )
-    if reconciliation.kept_not_run:
+    if stopped_early:
+        line += " (the run stopped early: no entry was removed)"
+    elif reconciliation.kept_not_run:
         line += f" ({reconciliation.kept_not_run} kept for tests that did not run)"
     return line
+
+
+def write_failed_line(what: str, path: str, error: str) -> str:
+    return f"asyncmock-guard: the {what} {path} was not written ({error}); the run fails"
 
 
 def junit_property(finding: Finding, rootdir: str) -> str:
@@ -173,17 +184,4 @@ def write_json(
     }
     if baseline is not None:
         document["baseline"] = baseline
-    write_atomically(path, json.dumps(document, indent=2) + "\n")
-
-
-def write_atomically(path: str, text: str) -> None:
-    """Write to a temporary file in the same directory, then rename it over ``path``."""
-    directory = os.path.dirname(path) or "."
-    handle, temporary = tempfile.mkstemp(prefix=".asyncmock-guard-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    _files.write_text(path, json.dumps(document, indent=2) + "\n")

@@ -30,12 +30,11 @@ class SessionReport:
 
     def summary(self, terminal: pytest.TerminalReporter, outcomes: Outcomes, baseline: BaselineRun | None) -> None:
         terminal.write_sep("=", "asyncmock-guard")
-        for line in _reporting.summary_lines(outcomes.findings, self.rootdir):
-            terminal.write_line(line)
-        for line in _reporting.unattributed_lines(outcomes.unattributed_strict, self.rootdir):
-            terminal.write_line(line)
-        for line in baseline.summary_lines() if baseline is not None else []:
-            terminal.write_line(line)
+        lines = _reporting.summary_lines(outcomes.findings, self.rootdir)
+        lines += _reporting.unattributed_lines(outcomes.unattributed_strict, self.rootdir)
+        lines += baseline.summary_lines() if baseline is not None else []
+        for line in lines:
+            terminal.write_line(_reporting.printable(line))
         self.annotate(terminal, outcomes.findings)
 
     def late(self, late: list[Finding], session: pytest.Session | None) -> None:
@@ -45,7 +44,7 @@ class SessionReport:
         if terminal is not None:
             terminal.write_sep("=", "asyncmock-guard: found by pytest's final garbage collection")
             for line in _reporting.summary_lines(late, self.rootdir):
-                terminal.write_line(line)
+                terminal.write_line(_reporting.printable(line))
             self.annotate(terminal, late)
         strict = [finding for finding in late if finding.mode == Mode.STRICT.value and not finding.baselined]
         if strict and session is not None and session.exitstatus == pytest.ExitCode.OK:
@@ -58,7 +57,9 @@ class SessionReport:
         workspace = os.environ.get("GITHUB_WORKSPACE") or self.rootdir
         for finding in findings:
             if not finding.baselined:
-                terminal.write_line(_reporting.github_annotation(finding, self.rootdir, workspace))
+                terminal.write_line(
+                    _reporting.printable(_reporting.github_annotation(finding, self.rootdir, workspace))
+                )
 
     def record_internal_errors(self) -> None:
         """The guard's internal errors so far, as one warning of the warnings summary."""

@@ -80,7 +80,5 @@ class ThreadTimeouts:
         for finding in findings:
             terminal.line(_reporting.format_finding(finding, guard.rootdir))
         terminal.flush()
-        if guard.reports and guard.report_path is not None:
-            _reporting.write_json(
-                guard.report_path, guard.mode.value, guard.outcomes.findings, guard.rootdir, guard._baseline_section()
-            )
+        if guard.reports:
+            guard.files.write_report(guard.outcomes.findings, None)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from asyncmock_guard import _reporting
+from asyncmock_guard import _files
 from asyncmock_guard._baseline import Key
 from asyncmock_guard._findings import Finding
 
@@ -32,16 +32,25 @@ LATE = "late"  # what a worker leaves: found by pytest's final collection
 KILLED = "killed"  # found in the test during which the worker was ended
 
 
+def _encoded(value: object) -> str:
+    """What goes to the controller, as JSON text: execnet refuses a string with a lone surrogate (a mock's
+    name decoded from bytes that were not UTF-8), which JSON escapes."""
+    return json.dumps(value)
+
+
+def _decoded(text: object, default: Any) -> Any:
+    return json.loads(text) if isinstance(text, str) else default
+
+
 def attach(report: pytest.TestReport, findings: Iterable[Finding]) -> None:
     """A worker's findings of a test phase, on the report that goes to the controller."""
-    attached: list[dict[str, Any]] = getattr(report, _REPORT_ATTRIBUTE, [])
-    attached.extend(finding.to_wire() for finding in findings)
-    setattr(report, _REPORT_ATTRIBUTE, attached)
+    wire = [*attached(report), *(finding.to_wire() for finding in findings)]
+    setattr(report, _REPORT_ATTRIBUTE, _encoded(wire))
 
 
 def attached(report: pytest.TestReport) -> list[dict[str, Any]]:
-    """What a worker attached to a report the controller received."""
-    wire = getattr(report, _REPORT_ATTRIBUTE, None)
+    """What a worker attached to a report (the controller received it)."""
+    wire = _decoded(getattr(report, _REPORT_ATTRIBUTE, None), [])
     return wire if isinstance(wire, list) else []
 
 
@@ -49,10 +58,9 @@ def send_to_controller(config: pytest.Config, after_last_test: Iterable[Finding]
     """A worker's last word: findings made after its last test (those made during a test went with its
     report), and which baseline entries outside the tests it covered."""
     output: dict[str, Any] = config.workeroutput  # type: ignore[attr-defined]
-    output[_WORKER_OUTPUT_KEY] = {
-        "findings": [finding.to_wire() for finding in after_last_test],
-        "covered": [tuple(key) for key in covered],
-    }
+    output[_WORKER_OUTPUT_KEY] = _encoded(
+        {"findings": [finding.to_wire() for finding in after_last_test], "covered": [tuple(key) for key in covered]}
+    )
 
 
 def leave_for_controller(config: pytest.Config, findings: list[Finding], kind: str = LATE) -> None:
@@ -64,7 +72,7 @@ def leave_for_controller(config: pytest.Config, findings: list[Finding], kind: s
         return
     worker = str(config.workerinput.get("workerid", os.getpid()))  # type: ignore[attr-defined]
     document = json.dumps([finding.to_wire() for finding in findings])
-    _reporting.write_atomically(os.path.join(directory, f"{worker}.{kind}.json"), document)
+    _files.write_text(os.path.join(directory, f"{worker}.{kind}.json"), document)
 
 
 def _read(path: str) -> list[dict[str, Any]]:
@@ -97,8 +105,8 @@ class XdistController:
 
     def pytest_testnodedown(self, node: Any) -> None:
         output = getattr(node, "workeroutput", None)
-        if isinstance(output, dict) and isinstance(output.get(_WORKER_OUTPUT_KEY), dict):
-            last = output[_WORKER_OUTPUT_KEY]
+        last = _decoded(output.get(_WORKER_OUTPUT_KEY), None) if isinstance(output, dict) else None
+        if isinstance(last, dict):
             self.guard.worker_finished(last.get("findings", []), [Key(*fields) for fields in last.get("covered", [])])
         directory = self.guard.late_directory
         worker = getattr(node, "workerinput", {}).get("workerid")
