@@ -157,6 +157,60 @@ def test_warning_filters_apply_in_warn_mode(pytester: pytest.Pytester) -> None:
     run.result.stdout.fnmatch_lines(["*AsyncMockGuardWarning: [[]never-awaited[]] client.ping*"])
 
 
+FILTER = "error::asyncmock_guard.AsyncMockGuardWarning"
+
+FILTERED_TESTS = """
+from unittest.mock import AsyncMock
+
+import pytest
+
+
+def ping(client):
+    client.ping()
+
+
+{marker}
+def test_misuse():
+    ping(AsyncMock())
+
+
+def test_correct():
+    assert True
+"""
+
+
+@pytest.mark.parametrize("enabled_by", ["-p", "pytest_plugins"])
+@pytest.mark.parametrize("all_errors", [False, True], ids=["", "filterwarnings=error"])
+@pytest.mark.parametrize("where", ["command line", "ini", "marker"])
+def test_the_error_filter_works_wherever_it_is_given(
+    pytester: pytest.Pytester, where: str, all_errors: bool, enabled_by: str
+) -> None:
+    """The README recommends turning the guard's warnings into errors: given on the command line, in the ini
+    file or as a marker, beside ``filterwarnings = error`` or not, with the guard enabled by ``-p`` or by
+    ``pytest_plugins``, the misuse fails its test, the rest pass, and pytest says nothing of rewriting."""
+    filters = ["error"] if all_errors else []
+    if where == "ini":
+        filters.append(FILTER)
+    ini = INI + ("filterwarnings =\n" + "".join(f"    {line}\n" for line in filters) if filters else "")
+    pytester.makeini(ini)
+    marker = f'@pytest.mark.filterwarnings("{FILTER}")' if where == "marker" else ""
+    pytester.makepyfile(test_case=FILTERED_TESTS.format(marker=marker))
+    options = ["-p", "no:cacheprovider", "-p", "no:randomly", "--asyncmock-guard=warn"]
+    if enabled_by == "-p":
+        options += ["-p", "asyncmock_guard"]
+    else:
+        pytester.makeconftest('pytest_plugins = ["asyncmock_guard"]\n')
+    if where == "command line":
+        options += ["-W", FILTER]
+    result = pytester.runpytest_subprocess(*options)
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["FAILED test_case.py::test_misuse - AsyncMockGuardWarning: [[]never-awaited[]]*"])
+    output = result.stdout.str() + result.stderr.str()
+    assert "Module already imported" not in output
+    assert "PytestAssertRewriteWarning" not in output
+    assert "INTERNALERROR" not in output
+
+
 def test_warning_category_is_exported(pytester: pytest.Pytester) -> None:
     _project(pytester)
     pytester.makeini(INI + "filterwarnings =\n    ignore::asyncmock_guard.AsyncMockGuardWarning\n")

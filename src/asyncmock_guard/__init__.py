@@ -3,6 +3,11 @@
 Enable it with ``pytest -p asyncmock_guard`` (or ``pytest_plugins = ["asyncmock_guard"]``). Importing
 this package registers nothing by itself: the pytest hooks below take effect only when pytest loads
 the package as a plugin.
+
+PYTEST_DONT_REWRITE: pytest rewrites a ``-p`` plugin's asserts, and warns ("Module already imported so
+cannot be rewritten") when the plugin was imported before, as resolving ``-W
+error::asyncmock_guard.AsyncMockGuardWarning`` does; under ``filterwarnings = error`` that warning stops
+pytest. This package has no asserts to rewrite.
 """
 
 from __future__ import annotations
