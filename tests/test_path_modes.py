@@ -124,7 +124,10 @@ def test_off_on_the_command_line_switches_everything_off(pytester: pytest.Pytest
     [
         ("tests/legacy/**", "write one 'GLOB = MODE' per line"),
         ("= warn", "write one 'GLOB = MODE' per line"),
-        ("tests/legacy/** = loud", "the mode of 'tests/legacy/** = loud' in ini option asyncmock_guard_paths is"),
+        (
+            "tests/legacy/** = loud",
+            "the mode of 'tests/legacy/** = loud' in ini option asyncmock_guard_paths (tox.ini:",
+        ),
     ],
 )
 def test_a_broken_rule_is_a_usage_error(pytester: pytest.Pytester, line: str, problem: str) -> None:
@@ -132,6 +135,70 @@ def test_a_broken_rule_is_a_usage_error(pytester: pytest.Pytester, line: str, pr
     result = pytester.runpytest_subprocess("-p", "asyncmock_guard")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: asyncmock-guard: *{problem}*"])
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("tests/[z-a]* = warn", "has 'tests/[z-a]* = warn': the glob 'tests/[z-a]*' is not valid (bad character range"),
+        ("tests/** = warn = strict", "has 'tests/** = warn = strict'; write one 'GLOB = MODE' per line, with one '='"),
+        ("tests/** == warn", "has 'tests/** == warn'; write one 'GLOB = MODE' per line, with one '='"),
+    ],
+)
+def test_a_rule_that_would_match_nothing_is_a_usage_error_naming_the_ini_line(
+    pytester: pytest.Pytester, line: str, problem: str
+) -> None:
+    """A glob Python cannot compile was a raw traceback; two '=' were taken as a glob holding '='."""
+    _project(pytester, f"asyncmock_guard_paths =\n    tests/legacy/** = warn\n    {line}\n")
+    rule_line = (pytester.path / "tox.ini").read_text().splitlines().index(f"    {line}") + 1
+    result = pytester.runpytest_subprocess("-p", "asyncmock_guard")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert (
+        f"ERROR: asyncmock-guard: ini option asyncmock_guard_paths (tox.ini:{rule_line}) {problem}"
+        in result.stderr.str()
+    )
+    assert "Traceback" not in result.stderr.str()
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [
+        (
+            'asyncmock_guard_sync_methods = ["save", 3]',
+            "ini option asyncmock_guard_sync_methods (pyproject.toml, item 2) is 3, not a string",
+        ),
+        (
+            'asyncmock_guard_paths = ["tests/legacy/** = warn", 3]',
+            "ini option asyncmock_guard_paths (pyproject.toml, item 2) is 3, not a string",
+        ),
+        (
+            'asyncmock_guard_sync_methods = ["save", "not a name"]',
+            "ini option asyncmock_guard_sync_methods (pyproject.toml:LINE) has 'not a name', which is not a method name",
+        ),
+        (
+            'asyncmock_guard_mode = "loud"',
+            "ini option asyncmock_guard_mode (pyproject.toml:LINE) is 'loud'; valid modes are",
+        ),
+    ],
+)
+def test_a_bad_pyproject_value_is_a_usage_error_naming_the_item(
+    pytester: pytest.Pytester, setting: str, problem: str, workers: list[str]
+) -> None:
+    _project(pytester, "")
+    (pytester.path / "tox.ini").unlink()
+    pytester.makepyprojecttoml(
+        f"""
+        [tool.pytest.ini_options]
+        asyncio_default_fixture_loop_scope = "function"
+        {setting}
+        """
+    )
+    line = (pytester.path / "pyproject.toml").read_text().splitlines().index(setting) + 1
+    result = pytester.runpytest_subprocess("-p", "asyncmock_guard", *workers)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"ERROR: asyncmock-guard: {problem.replace('LINE', str(line))}" in result.stderr.str()
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
 
 
 def test_the_rules_from_pyproject_toml(pytester: pytest.Pytester) -> None:

@@ -289,10 +289,13 @@ def test_unknown_mode_in_ini(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI + "asyncmock_guard_mode = sometimes\n")
     result = pytester.runpytest_subprocess("-p", "asyncmock_guard")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*ini option asyncmock_guard_mode is 'sometimes'; valid modes are*"])
+    result.stderr.fnmatch_lines(["*ini option asyncmock_guard_mode (tox.ini:*) is 'sometimes'; valid modes are*"])
 
 
-def test_unknown_mode_in_marker(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_unknown_mode_in_marker(pytester: pytest.Pytester, workers: list[str]) -> None:
+    """Under pytest-xdist the workers collect, and the controller stops with the same usage error (a worker
+    raising it would be taken for a crash: INTERNALERROR)."""
     _project(
         pytester,
         """
@@ -301,11 +304,16 @@ def test_unknown_mode_in_marker(pytester: pytest.Pytester) -> None:
         @pytest.mark.asyncmock_guard("loose")
         def test_marked():
             pass
+
+        def test_unmarked():
+            pass
         """,
     )
-    result = pytester.runpytest_subprocess("-p", "asyncmock_guard")
+    result = pytester.runpytest_subprocess("-p", "asyncmock_guard", *workers)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*marker of test_case.py::test_marked is 'loose'; valid modes are*"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    assert "passed" not in result.stdout.str()  # nothing ran
 
 
 def test_marker_with_two_modes_is_a_usage_error(pytester: pytest.Pytester) -> None:

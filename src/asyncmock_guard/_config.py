@@ -5,11 +5,13 @@ from __future__ import annotations
 import enum
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+from asyncmock_guard._ini_source import located
 
 if TYPE_CHECKING:
     from _pytest.nodes import Node  # pytest does not export it; only its annotations are needed
@@ -95,7 +97,7 @@ def _ini(config: pytest.Config, name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise pytest.UsageError(f"asyncmock-guard: ini option {name} must be a single value, got {value!r}")
+        raise pytest.UsageError(f"asyncmock-guard: {located(config, name)} must be a single value, got {value!r}")
     return value.strip() or None
 
 
@@ -115,17 +117,25 @@ class PathModes:
         self._by_file: dict[Path, Mode | None] = {}
 
     @classmethod
-    def parse(cls, lines: Iterable[str], rootdir: Path) -> PathModes:
+    def parse(cls, lines: Iterable[str], rootdir: Path, where: Callable[[str], str] | None = None) -> PathModes:
+        """``where(line)`` names the ini file and line for the usage errors."""
         rules: list[tuple[str, Mode]] = []
         for line in lines:
-            glob, equals, mode = line.rpartition("=")
+            source = where(line) if where is not None else f"ini option {PATHS_INI}"
+            glob, equals, mode = line.partition("=")
             glob = glob.strip().rstrip("/")
-            if not equals or not glob:
+            if not equals or not glob or "=" in mode:
                 raise pytest.UsageError(
-                    f"asyncmock-guard: ini option {PATHS_INI} has {line!r}; write one 'GLOB = MODE' per line,"
+                    f"asyncmock-guard: {source} has {line!r}; write one 'GLOB = MODE' per line, with one '=',"
                     " e.g. 'tests/legacy/** = warn'"
                 )
-            rules.append((glob, Mode.parse(mode.strip(), f"the mode of {line!r} in ini option {PATHS_INI}")))
+            try:
+                _glob_pattern(glob)
+            except re.error as error:
+                raise pytest.UsageError(
+                    f"asyncmock-guard: {source} has {line!r}: the glob {glob!r} is not valid ({error})"
+                ) from None
+            rules.append((glob, Mode.parse(mode.strip(), f"the mode of {line!r} in {source}")))
         return cls(rules, rootdir)
 
     def turns_on(self) -> bool:
@@ -226,10 +236,11 @@ def modes(config: pytest.Config) -> Modes:
 def _modes(cli: object, config: pytest.Config) -> Modes:
     command_line = Mode.parse(cli, MODE_OPTION) if isinstance(cli, str) else None
     ini = _ini(config, MODE_INI)
+    paths = _lines(config, PATHS_INI)
     return Modes(
         command_line=command_line,
-        by_path=PathModes.parse(_lines(config, PATHS_INI), config.rootpath),
-        ini=Mode.parse(ini, f"ini option {MODE_INI}") if ini is not None else None,
+        by_path=PathModes.parse(paths, config.rootpath, lambda line: located(config, PATHS_INI, line)),
+        ini=Mode.parse(ini, located(config, MODE_INI, ini)) if ini is not None else None,
     )
 
 
@@ -243,10 +254,18 @@ def early_modes(config: pytest.Config) -> Modes | None:
 
 
 def _lines(config: pytest.Config, name: str) -> list[str]:
+    """A line list's lines (a ``pyproject.toml`` list's items), stripped, empty ones dropped; an item that
+    is not a string (``["save", 3]``) is a usage error naming it."""
     value = config.getini(name)
     if not isinstance(value, list):
-        raise pytest.UsageError(f"asyncmock-guard: ini option {name} must be a list of lines, got {value!r}")
-    return [line.strip() for line in value if isinstance(line, str) and line.strip()]
+        raise pytest.UsageError(f"asyncmock-guard: {located(config, name)} must be a list of lines, got {value!r}")
+    for index, line in enumerate(value):
+        if not isinstance(line, str):
+            raise pytest.UsageError(
+                f"asyncmock-guard: {located(config, name, index=index)} is {line!r}, not a string:"
+                " write every item in quotes"
+            )
+    return [line.strip() for line in value if line.strip()]
 
 
 def report_path(config: pytest.Config) -> str | None:
@@ -318,7 +337,7 @@ def _path_option(config: pytest.Config, dest: str, option: str, ini_name: str) -
         return os.path.abspath(cli), option
     ini = _ini(config, ini_name)
     if ini:
-        return os.path.join(str(config.rootpath), ini), f"ini option {ini_name}"
+        return os.path.join(str(config.rootpath), ini), located(config, ini_name, ini)
     return None
 
 
@@ -364,13 +383,13 @@ class UserEntries:
 
 def sync_methods(config: pytest.Config) -> UserEntries:
     """The user's own known-sync members; a malformed entry stops the run before any test."""
-    entries = [entry.strip() for entry in config.getini(SYNC_METHODS_INI) if entry.strip()]
+    entries = _lines(config, SYNC_METHODS_INI)
     try:
         return UserEntries.parse(entries)
     except ValueError as error:
         raise pytest.UsageError(
-            f"asyncmock-guard: ini option {SYNC_METHODS_INI} has {str(error)!r}, which is not a method name:"
-            " write a bare name (save) or a dotted name ([module.]Class.method), one per line"
+            f"asyncmock-guard: {located(config, SYNC_METHODS_INI, str(error))} has {str(error)!r}, which is not a"
+            " method name: write a bare name (save) or a dotted name ([module.]Class.method), one per line"
         ) from None
 
 

@@ -80,10 +80,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(plugin, _PLUGIN_NAME)
     config.add_cleanup(plugin.uninstall)
     plugin.install()
-    if plugin.modes.installs and config.pluginmanager.has_plugin("timeout"):
-        from asyncmock_guard._timeout import ThreadTimeouts  # noqa: PLC0415 - only beside pytest-timeout
-
-        ThreadTimeouts.watch(plugin)
+    if plugin.modes.installs and config.pluginmanager.has_plugin("timeout"):  # only beside pytest-timeout
+        asyncmock_guard._import_module("asyncmock_guard._timeout").ThreadTimeouts.watch(plugin)
 
 
 def _test_codes(function: object) -> frozenset[CodeType]:
@@ -224,10 +222,18 @@ class GuardPlugin:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        """Check every marker now, so a typo is a usage error before anything runs."""
+        """Check every marker now, so a typo is a usage error before anything runs. A pytest-xdist worker
+        cannot stop the run with one (its controller takes it for a crash): it runs nothing and tells its
+        controller, which stops with it (see ``_xdist.usage_error``)."""
         inherited: dict[Node, Mode | None] = {}
-        for item in items:
-            item.stash[_mode_key] = _config.MODE_TEXT[_config.item_mode(item, self.modes, inherited)]
+        try:
+            for item in items:
+                item.stash[_mode_key] = _config.MODE_TEXT[_config.item_mode(item, self.modes, inherited)]
+        except pytest.UsageError as error:
+            if not self.is_worker:
+                raise
+            _xdist.usage_error(self.config, str(error))
+            items.clear()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_fixture_setup(self, fixturedef: FixtureDef[object]) -> None:

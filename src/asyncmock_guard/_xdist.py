@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 PLUGIN_NAME = "asyncmock-guard-xdist"
 _REPORT_ATTRIBUTE = "asyncmock_guard"  # the findings a worker attaches to a test report
 _WORKER_OUTPUT_KEY = "asyncmock_guard"
+_USAGE_ERROR_KEY = "asyncmock_guard_usage_error"
 _LATE_DIRECTORY_KEY = "asyncmock_guard_late"  # in a worker's workerinput: where it leaves its late findings
 LATE = "late"  # what a worker leaves: found by pytest's final collection
 KILLED = "killed"  # found in the test during which the worker was ended
@@ -61,6 +62,11 @@ def send_to_controller(config: pytest.Config, after_last_test: Iterable[Finding]
     output[_WORKER_OUTPUT_KEY] = _encoded(
         {"findings": [finding.to_wire() for finding in after_last_test], "covered": [tuple(key) for key in covered]}
     )
+
+
+def usage_error(config: pytest.Config, message: str) -> None:
+    """A worker found a usage error (a marker with an unknown mode): its controller raises it."""
+    config.workeroutput[_USAGE_ERROR_KEY] = message  # type: ignore[attr-defined]
 
 
 def leave_for_controller(config: pytest.Config, findings: list[Finding], kind: str = LATE) -> None:
@@ -105,6 +111,8 @@ class XdistController:
 
     def pytest_testnodedown(self, node: Any) -> None:
         output = getattr(node, "workeroutput", None)
+        if isinstance(output, dict) and isinstance(output.get(_USAGE_ERROR_KEY), str):
+            raise pytest.UsageError(output[_USAGE_ERROR_KEY])
         last = _decoded(output.get(_WORKER_OUTPUT_KEY), None) if isinstance(output, dict) else None
         if isinstance(last, dict):
             self.guard.worker_finished(last.get("findings", []), [Key(*fields) for fields in last.get("covered", [])])
