@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -299,3 +301,37 @@ def test_python_m_reports_errors(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == f"asyncmock-guard: {path} does not exist\n"
+
+
+# --- the installed command's exit statuses, as the README says them ------------------------------------------
+
+
+def test_the_readme_says_the_exit_statuses() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    paragraph = readme.split("`asyncmock-guard FILE` (or `python -m asyncmock_guard FILE`)", 1)[1].split("\n\n")[0]
+    assert "exit status is 0 when it printed the summary, and 2 when it\ncould not" in paragraph
+
+
+def test_the_installed_command_exits_0_or_2(tmp_path: Path) -> None:
+    """The console script, as a CI step runs it: 0 for a summary; 2 for a missing, corrupt or foreign file
+    and for a wrong command line."""
+    script = shutil.which("asyncmock-guard", path=os.path.dirname(sys.executable)) or shutil.which("asyncmock-guard")
+    if script is None:
+        pytest.skip("the console script is not installed next to this Python")
+    corrupt = tmp_path / "corrupt.json"
+    corrupt.write_text("{", encoding="utf-8")
+    foreign = _write(tmp_path, {"something": "else"}, "foreign.json")
+    cases = {
+        (str(_report(tmp_path, FINDINGS)),): 0,
+        (str(tmp_path / "missing.json"),): 2,
+        (str(corrupt),): 2,
+        (str(foreign),): 2,
+        (str(corrupt), "--top", "0"): 2,
+        (): 2,
+        ("--help",): 0,
+    }
+    for arguments, status in cases.items():
+        completed = subprocess.run([script, *arguments], capture_output=True, text=True, check=False, timeout=60)
+        assert completed.returncode == status, (arguments, completed.stderr)
+        if status == 2:
+            assert completed.stderr.strip(), arguments

@@ -527,3 +527,56 @@ def test_marker_mode_reads_each_parent_once_and_agrees_with_get_closest_marker(p
         assert modes[item.name] is Mode.parse(closest.args[0], "test")
     # the module, TestPlain and TestMarked, each decided once; nothing above the module was read
     assert set(inherited) == {items[0].parent, items[2].parent, items[4].parent}
+
+
+HOOK_REPLACED = """
+import warnings
+from unittest.mock import AsyncMock
+
+
+def ping(client):
+    client.ping()
+
+
+def test_replaces_it_for_good():
+    warnings._warn_unawaited_coroutine = lambda coroutine: None
+
+
+def test_replaces_it_with_monkeypatch(monkeypatch):
+    monkeypatch.setattr(warnings, "_warn_unawaited_coroutine", lambda coroutine: None)
+
+
+def test_replaces_it_again():
+    warnings._warn_unawaited_coroutine = lambda coroutine: None
+
+
+def test_later_misuse():
+    ping(AsyncMock())
+"""
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+def test_a_test_that_leaves_the_hook_replaced_is_named_once_and_the_hook_restored(
+    pytester: pytest.Pytester, mode: str
+) -> None:
+    """Without the guard's hook, no later coroutine would be reported: it is put back after each test, and the
+    first test that left it replaced is named once (monkeypatch restores it itself: nothing to say)."""
+    pytester.makeini(INI)
+    pytester.makepyfile(test_case=HOOK_REPLACED)
+    run = run_guard(pytester, mode, "-p", "no:randomly")
+    assert [(f["nodeid"], f["kind"], f["subject"]) for f in run.findings] == [
+        ("test_case.py::test_later_misuse", "never-awaited", "AsyncMock().ping")
+    ]
+    if mode == "strict":
+        run.result.assert_outcomes(passed=3, failed=1, warnings=1)
+    else:
+        run.result.assert_outcomes(passed=4, warnings=2)
+    output = run.output
+    assert output.count("replaced warnings._warn_unawaited_coroutine and left it replaced") == 1
+    line = HOOK_REPLACED.lstrip("\n").splitlines().index("def test_replaces_it_for_good():") + 1
+    run.result.stdout.fnmatch_lines(
+        [
+            f"  *test_case.py:{line}: AsyncMockGuardWarning: asyncmock-guard: test_case.py::test_replaces_it_for_good"
+            " replaced warnings._warn_unawaited_coroutine*"
+        ]
+    )

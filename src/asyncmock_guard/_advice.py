@@ -247,7 +247,7 @@ def coroutine_misuse(
     )
     tail: tuple[str, ...] = ()
     configured = _naming.configured_return_value(mock)
-    if configured is not _naming.DEFAULT and not _naming.is_mock(configured):
+    if not _naming.is_default(configured) and not _naming.is_mock(configured):
         value = _naming.expression_for(configured, names)  # the test said what the call returns
     elif operation.startswith("attribute "):
         attribute = operation.split(" ", 1)[1].strip("'\"")

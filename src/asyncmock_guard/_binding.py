@@ -470,7 +470,7 @@ def _injecting_decorator(scope: Scope, place: _Place, positional: list[str], nam
     injected = [
         decorator
         for patching, decorator in zip(patchings, decorators, strict=True)
-        if getattr(patching, "attribute_name", None) is None and getattr(patching, "new", None) is _naming.DEFAULT
+        if getattr(patching, "attribute_name", None) is None and _naming.is_default(getattr(patching, "new", None))
     ]
     for patching, decorator in zip(patchings, decorators, strict=True):
         if getattr(patching, "attribute_name", None) is not None and any(

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from types import CodeType, FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-from asyncmock_guard import _event_loop, _frames, _phases
+from asyncmock_guard import _event_loop, _frames, _mock_modules, _phases
 from asyncmock_guard._building_listener import BuildingListener
 from asyncmock_guard._config import UserEntries
 from asyncmock_guard._construction import ConstructionWatch
@@ -136,6 +136,19 @@ class Collector:
         self.instrumentation.install()
         self.construction.install()
         self.test_start.install()
+        _mock_modules.when_backport_imported(self._backport_imported)
+
+    def _backport_imported(self, module: types.ModuleType) -> None:
+        """PyPI's ``mock`` was imported (now, or before the guard): its mocks are watched like unittest.mock's."""
+        if not self.instrumentation.installed:
+            return  # an earlier session's collector
+        try:
+            _mock_modules.add(module)
+            if module in _mock_modules.MODULES:
+                self.instrumentation.add_module(module)
+                self.construction.add_module(module)
+        except Exception as error:  # noqa: BLE001 - an internal error must never break the run
+            self.internal_error(error)
 
     def uninstall(self) -> None:
         self.test_start.uninstall()

@@ -16,22 +16,13 @@ import weakref
 from collections.abc import Callable
 from types import FrameType
 from typing import Any, Protocol
-from unittest import mock as _mock
 
-from asyncmock_guard import _frames
+from asyncmock_guard import _frames, _mock_modules
 from asyncmock_guard._findings import Location
 
-_NonCallableMock = _mock.NonCallableMock
-_Patch: type = _mock._patch
-_AsyncMockMixin = _mock.AsyncMockMixin
 # Built-in data that no one means as a spec of a Mock/MagicMock (a list of names is a spec there).
 _DATA_TYPES = (list, tuple, dict, set, frozenset, str, bytes, bytearray, numbers.Number)
 _ASSIGNED_VALUE_SLOTS = ("return_value", "side_effect")
-# Values that are never a mock (``_check_and_set_parent`` starts with ``_extract_mock`` and
-# ``_is_instance_mock``, which say so for these exact types): the bookkeeping unittest.mock sets on every call.
-_NEVER_MOCKS = frozenset({bool, int, float, str, bytes, type(None), tuple, list, dict, _mock._Call, _mock._CallList})
-# ``Mock(side_effect=...)`` sets it from here, through the property; a test's assignment comes from its code.
-_CALLABLE_INIT_CODE = _mock.CallableMixin.__init__.__code__
 
 # Mocks of these names receive coroutines to run: a coroutine passed to one and never started was
 # swallowed by it. A mock of any other name can swallow one too; those are reported as never-awaited
@@ -73,7 +64,7 @@ def has_async_call(value: object) -> bool:
     """An object called like a coroutine function that is not one (``FakeBackend()`` whose ``__call__`` is
     ``async def``): an AsyncMock awaits a side_effect only when it is a coroutine function, so its calls
     give the code the coroutine ``__call__`` returns."""
-    if isinstance(value, (types.FunctionType, types.MethodType, type, _NonCallableMock)):
+    if isinstance(value, (types.FunctionType, types.MethodType, type, *_mock_modules.NON_CALLABLE)):
         return False
     call = inspect.getattr_static(type(value), "__call__", None)
     return inspect.iscoroutinefunction(call) and not inspect.iscoroutinefunction(value)
@@ -81,7 +72,7 @@ def has_async_call(value: object) -> bool:
 
 def is_future(value: object) -> bool:
     """An asyncio Future or Task (as ``asyncio.isfuture`` tells them, without importing asyncio)."""
-    if isinstance(value, _NonCallableMock):
+    if isinstance(value, _mock_modules.NON_CALLABLE):
         return False
     return getattr(type(value), "_asyncio_future_blocking", None) is not None
 
@@ -93,9 +84,9 @@ def spec_is_data(mock_class: type, spec: object) -> bool:
     is almost always meant as the awaited value. For ``Mock``/``MagicMock`` only built-in data, and not
     a list of attribute names, which the docs give as a spec.
     """
-    if spec is None or isinstance(spec, (type, types.ModuleType, _NonCallableMock)) or callable(spec):
+    if spec is None or isinstance(spec, (type, types.ModuleType, *_mock_modules.NON_CALLABLE)) or callable(spec):
         return False
-    if issubclass(mock_class, _AsyncMockMixin):
+    if issubclass(mock_class, _mock_modules.ASYNC):
         return True
     if isinstance(spec, (list, tuple)) and all(isinstance(item, str) for item in spec):
         return False
@@ -216,12 +207,23 @@ class ConstructionWatch:
     def __init__(self, listener: ConstructionListener) -> None:
         self.listener = listener
         self.data_mocks: dict[int, tuple[weakref.ref[Any], DataConstruction]] = {}
-        self._originals: dict[str, object] = {}
+        # what each hook replaced: (the mock library, the object that had it, the name) -> the original
+        self._originals: dict[tuple[types.ModuleType, object, str], object] = {}
         self.installed = False
 
     def install(self) -> None:
         if self.installed:
             return
+        for module in _mock_modules.MODULES:
+            self.add_module(module)
+        self.installed = True
+
+    def add_module(self, module: types.ModuleType) -> None:
+        """Watch the mocks of a mock library (``unittest.mock``, or the ``mock`` backport once it is imported:
+        see ``_mock_modules``)."""
+        if any(known is module for known, _, _ in self._originals):
+            return
+        non_callable, patch_class = module.NonCallableMock, module._patch
         # Plain functions, not wrapt wrappers, on these paths: they run for every mock made (children
         # included) and for every mock or value assigned to one, and a wrapt FunctionWrapper binds a new
         # wrapper object per call (about 1 us per mock, measured). Each hook makes a few cheap checks and
@@ -233,11 +235,11 @@ class ConstructionWatch:
         # on ``__new__`` would see the arguments as written, but costs twice as much per mock (its
         # ``*args, **kwargs`` are packed and unpacked once more); whether a data spec was written as the
         # positional argument is read from the test's line instead, only for data, which is rare.
-        add_spec = vars(_NonCallableMock)["_mock_add_spec"]
-        self._originals["_mock_add_spec"] = add_spec
+        add_spec = vars(non_callable)["_mock_add_spec"]
+        self._originals[(module, non_callable, "_mock_add_spec")] = add_spec
         on_construction = self._on_construction
         on_scheduler = self._on_scheduler_mock
-        default = _mock.DEFAULT
+        default = module.DEFAULT
 
         def watched_add_spec(
             mock: Any, spec: Any, spec_set: Any, _spec_as_instance: Any = False, _eat_self: Any = False
@@ -257,19 +259,20 @@ class ConstructionWatch:
                     on_scheduler(mock)
             return add_spec(mock, spec, spec_set, _spec_as_instance, _eat_self)
 
-        setattr(_NonCallableMock, "_mock_add_spec", watched_add_spec)  # noqa: B010
+        setattr(non_callable, "_mock_add_spec", watched_add_spec)  # noqa: B010
         # Assignment is hooked where unittest.mock itself handles it, not on ``__setattr__``: every mock
         # call sets ``called``/``call_count`` through ``__setattr__``, and a wrapper there costs ~4%
         # on mock-heavy suites. ``_check_and_set_parent`` sees mock-to-mock assignments (also via
         # ``configure_mock`` and ``attach_mock``); the two properties see return_value/side_effect.
-        check_and_set_parent = _mock._check_and_set_parent  # type: ignore[attr-defined]
-        self._originals["_check_and_set_parent"] = check_and_set_parent
+        check_and_set_parent = module._check_and_set_parent
+        self._originals[(module, module, "_check_and_set_parent")] = check_and_set_parent
         on_assignment = self._on_assignment
         unconfirmed = self.listener.unconfirmed_assignments  # emptied in place, never replaced
         member_replaced = self.listener.member_replaced
+        never_mocks = _mock_modules.NEVER_MOCKS  # grown in place
 
         def _check_and_set_parent_watched(parent: Any, value: Any, name: Any, new_name: Any) -> Any:
-            if type(value) in _NEVER_MOCKS:
+            if type(value) in never_mocks:
                 # What every mock call sets (``called``, ``call_count``, ``call_args``...): the original
                 # would say False too, after two calls of its own, so the hook costs less than none.
                 return False
@@ -278,7 +281,7 @@ class ConstructionWatch:
             # Dunder children (``__aenter__``...) are how a test configures the mock's protocols.
             if (
                 name is not None
-                and isinstance(value, _AsyncMockMixin)
+                and isinstance(value, _mock_modules.ASYNC)
                 and name[:2] != "__"
                 and not spec_says_async(parent, name)
             ):
@@ -288,19 +291,19 @@ class ConstructionWatch:
                 on_scheduler(value)
             return attached
 
-        _mock._check_and_set_parent = _check_and_set_parent_watched  # type: ignore[attr-defined]
+        module._check_and_set_parent = _check_and_set_parent_watched  # type: ignore[attr-defined]
         for slot in _ASSIGNED_VALUE_SLOTS:
-            original = vars(_NonCallableMock)[slot]
-            self._originals[slot] = original
+            original = vars(non_callable)[slot]
+            self._originals[(module, non_callable, slot)] = original
             setattr(
-                _NonCallableMock,
+                non_callable,
                 slot,
                 property(original.fget, self._watched_setter(slot, original.fset), None, original.__doc__),
             )
         # ``patch``/``patch.object`` replace attributes of real objects, not of mocks: their entry is
         # where an AsyncMock meets the real attribute it replaces (once per patch, not a hot path).
-        enter_patch = vars(_Patch)["__enter__"]
-        self._originals["_patch.__enter__"] = enter_patch
+        enter_patch = vars(patch_class)["__enter__"]
+        self._originals[(module, patch_class, "__enter__")] = enter_patch
         on_patched = self._on_patched
 
         def watched_enter(patcher: Any) -> Any:
@@ -308,8 +311,7 @@ class ConstructionWatch:
             on_patched(patcher, sys._getframe(1))
             return result
 
-        setattr(_Patch, "__enter__", watched_enter)  # noqa: B010
-        self.installed = True
+        setattr(patch_class, "__enter__", watched_enter)  # noqa: B010
 
     def _watched_setter(self, slot: str, setter: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
         """Only these values set here can be findings: a coroutine; a Mock/MagicMock(data) or an asyncio
@@ -325,7 +327,7 @@ class ConstructionWatch:
                 if value is not None and (
                     isinstance(value, coroutine_type)
                     or (
-                        isinstance(mock, _AsyncMockMixin)
+                        isinstance(mock, _mock_modules.ASYNC)
                         and (
                             (type(value) in (list, tuple) and any(isinstance(item, coroutine_type) for item in value))
                             or has_async_call(value)
@@ -339,7 +341,7 @@ class ConstructionWatch:
 
         def watched(mock: Any, value: Any) -> None:
             if isinstance(value, coroutine_type) or (
-                isinstance(mock, _AsyncMockMixin) and ((data_mocks and id(value) in data_mocks) or is_future(value))
+                isinstance(mock, _mock_modules.ASYNC) and ((data_mocks and id(value) in data_mocks) or is_future(value))
             ):
                 on_assignment(mock, slot, value)
             setter(mock, value)
@@ -349,13 +351,8 @@ class ConstructionWatch:
     def uninstall(self) -> None:
         if not self.installed:
             return
-        for name, original in self._originals.items():
-            if name == "_check_and_set_parent":
-                _mock._check_and_set_parent = original  # type: ignore[attr-defined]
-            elif name == "_patch.__enter__":
-                setattr(_Patch, "__enter__", original)  # noqa: B010
-            else:
-                setattr(_NonCallableMock, name, original)
+        for (_, owner, name), original in self._originals.items():
+            setattr(owner, name, original)
         self._originals.clear()
         self.data_mocks.clear()
         self.installed = False
@@ -382,13 +379,13 @@ class ConstructionWatch:
         Frames are only looked at once something is wrong: most arguments are fine.
         """
         mock_class = type(mock)  # made for this mock by ``__new__``, with the name of the class called
-        is_async = issubclass(mock_class, _AsyncMockMixin)
+        is_async = issubclass(mock_class, _mock_modules.ASYNC)
         spec_data = spec is not None and spec_is_data(mock_class, spec)
         returned = mock.__dict__.get("_mock_return_value")
         returns_coroutine = is_coroutine(returned)
         returns_future = is_async and is_future(returned)
         awaited_data = None
-        if is_async and isinstance(returned, _NonCallableMock):
+        if is_async and isinstance(returned, _mock_modules.NON_CALLABLE):
             known = self.data_mocks.get(id(returned))
             if known is not None and known[0]() is returned:
                 awaited_data = known[1]
@@ -424,13 +421,13 @@ class ConstructionWatch:
     def _on_patched(self, patcher: Any, frame: FrameType | None) -> None:
         try:
             mock = getattr(patcher.target, patcher.attribute, None)
-            if not isinstance(mock, _NonCallableMock):
+            if not isinstance(mock, _mock_modules.NON_CALLABLE):
                 return
-            original = getattr(patcher, "temp_original", _mock.DEFAULT)
+            original = getattr(patcher, "temp_original", _mock_modules.STANDARD.DEFAULT)
             located = _patch_location(frame)
             if located is not None:
                 where, decorated = located
-                real = None if original is _mock.DEFAULT else original
+                real = None if _mock_modules.is_default(original) else original
                 self.listener.patch_entered(
                     mock, PatchSite(where, decorated=decorated, attribute=patcher.attribute, original=real)
                 )
@@ -438,9 +435,9 @@ class ConstructionWatch:
                 self._scheduler_patched(patcher, mock, frame)
             if patcher.autospec not in (None, False):
                 return  # made from the real attribute: async exactly where it is async
-            if original is _mock.DEFAULT:
+            if _mock_modules.is_default(original):
                 return  # ``create=True``: there is no real attribute to compare with
-            if not isinstance(mock, _AsyncMockMixin) or _frames.is_coroutine_function(original):
+            if not isinstance(mock, _mock_modules.ASYNC) or _frames.is_coroutine_function(original):
                 return
             if located is not None:
                 where, decorated = located
@@ -483,7 +480,7 @@ class ConstructionWatch:
             elif (
                 name == "side_effect"
                 and isinstance(value, (list, tuple))
-                and isinstance(parent, _AsyncMockMixin)
+                and isinstance(parent, _mock_modules.ASYNC)
                 and any(is_coroutine(item) for item in value)
             ):  # each awaited call gives the next item as it is: a coroutine, not what it produces
                 constructed = _set_by_constructor(caller, frame)
@@ -494,18 +491,18 @@ class ConstructionWatch:
                     frame,
                     at_construction=type(parent) if constructed else None,
                 )
-            elif name == "side_effect" and isinstance(parent, _AsyncMockMixin) and has_async_call(value):
+            elif name == "side_effect" and isinstance(parent, _mock_modules.ASYNC) and has_async_call(value):
                 constructed = _set_by_constructor(caller, frame)
                 self.listener.async_callable_side_effect(
                     None if constructed else parent, value, frame, at_construction=type(parent) if constructed else None
                 )
-            elif name == "return_value" and isinstance(parent, _AsyncMockMixin) and is_future(value):
+            elif name == "return_value" and isinstance(parent, _mock_modules.ASYNC) and is_future(value):
                 self.listener.future_as_return_value(parent, value, frame)
-            elif name == "return_value" and isinstance(parent, _AsyncMockMixin):
+            elif name == "return_value" and isinstance(parent, _mock_modules.ASYNC):
                 known = self.data_mocks.get(id(value))
                 if known is not None and known[0]() is value:
                     self.listener.data_mock_awaited(parent, known[1], frame, at_construction=None)
-        elif isinstance(value, _AsyncMockMixin) and not name.startswith("__"):
+        elif isinstance(value, _mock_modules.ASYNC) and not name.startswith("__"):
             self.listener.async_mock_assigned(parent, name, value, frame)
 
 
@@ -513,7 +510,7 @@ def _set_by_constructor(caller: FrameType | None, user_frame: FrameType) -> bool
     """Whether ``CallableMixin.__init__`` is between the hook and the user's line: the value was given to
     the constructor (``Mock(side_effect=...)``), not assigned by the test."""
     while caller is not None and caller is not user_frame:
-        if caller.f_code is _CALLABLE_INIT_CODE:
+        if caller.f_code in _mock_modules.INIT_CODES:
             return True
         caller = caller.f_back
     return False

@@ -16,9 +16,9 @@ import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from asyncmock_guard import _frames, _phases
+from asyncmock_guard import _frames, _mock_modules, _phases
 from asyncmock_guard._findings import UNKNOWN_TEST, Location
-from asyncmock_guard._instrumentation import EXECUTE_MOCK_CALL_CODE, CoroutineRecord, mock_of
+from asyncmock_guard._instrumentation import CoroutineRecord, mock_of
 from asyncmock_guard._owners import Owned
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ class DroppedCoroutines:
                 self._waiting.append((diagnose_mock, coroutine, _phases.unittest_subtest(collector.context)))
             return True
         code = coroutine.cr_code
-        if code is EXECUTE_MOCK_CALL_CODE:
+        if code in _mock_modules.EXECUTE_CODES:
             return False  # an AsyncMock call the guard did not watch (a test in 'off' mode)
         if "awaited_values" in vars(collector) and code in collector.awaited_values.reported_calls:
             origin = getattr(coroutine, "cr_origin", None)

@@ -383,6 +383,7 @@ def ensure_import(path: str, module: str, name: str) -> Edit | None:
     if parsed is None:
         return None
     lines, tree = parsed
+    module = _as_the_file_imports(tree, module)
     if _binds(tree, name, module):
         return None
     for statement in tree.body:
@@ -394,6 +395,22 @@ def ensure_import(path: str, module: str, name: str) -> Edit | None:
         ):
             return _extend_from_import(path, lines, statement, name)
     return _after_row(path, lines, _import_row(lines, tree), "", f"from {module} import {name}")
+
+
+# Standard modules that some suites import from a PyPI backport instead.
+_BACKPORTS = {"unittest.mock": "mock"}
+
+
+def _as_the_file_imports(tree: ast.Module, module: str) -> str:
+    """``unittest.mock`` as a file that imports its mocks from the ``mock`` backport (and nothing from
+    ``unittest.mock``) knows it: ``mock``."""
+    backport = _BACKPORTS.get(module)
+    if backport is None:
+        return module
+    imported = {
+        statement.module for statement in tree.body if isinstance(statement, ast.ImportFrom) and not statement.level
+    }
+    return backport if backport in imported and module not in imported else module
 
 
 def _imports_module(tree: ast.Module, module: str) -> bool:

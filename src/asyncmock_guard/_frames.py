@@ -15,8 +15,8 @@ import threading
 from collections.abc import Iterator
 from types import CodeType, FrameType, TracebackType
 from typing import Any
-from unittest import mock as _mock
 
+from asyncmock_guard import _mock_modules
 from asyncmock_guard._findings import Location
 
 # Packages outside the standard library whose frames are never the user's line.
@@ -41,6 +41,9 @@ _FRAMEWORK_PACKAGES = frozenset(
         "_hypothesis_pytestplugin",
     }
 )
+# Installed packages that are test machinery too, told by their directory in site-packages only (a module
+# of the user's may have the name): PyPI's ``mock``, the backport of ``unittest.mock``.
+_INSTALLED_FRAMEWORK_PACKAGES = frozenset({"mock"})
 
 
 def _stdlib_prefixes() -> tuple[str, ...]:
@@ -76,8 +79,9 @@ def _classify(filename: str, module: str | None) -> bool:
     if filename.startswith("<frozen ") or (filename == "<string>" and module is None):
         return True
     real = os.path.realpath(filename) if os.path.isabs(filename) else filename
-    top = (module or "").partition(".")[0] or _package_in_site_packages(real)
-    if top in _FRAMEWORK_PACKAGES:
+    installed = _package_in_site_packages(real)
+    top = (module or "").partition(".")[0] or installed
+    if top in _FRAMEWORK_PACKAGES or installed in _INSTALLED_FRAMEWORK_PACKAGES:
         return True
     if real.startswith(_OWN_PACKAGE_DIR) or real.startswith(_SCRIPT_PREFIXES):
         return True
@@ -243,7 +247,6 @@ def is_generator_based_coroutine(code: CodeType) -> bool:
 
 _GET_AWAITABLE = dis.opmap["GET_AWAITABLE"]
 _GET_AWAITABLE_BYTE = bytes([_GET_AWAITABLE])
-_MOCK_FILE = _mock.__file__
 
 
 def is_await_instruction(code: CodeType, offset: int) -> bool:
@@ -341,7 +344,7 @@ def _calls_what_load_special_loaded(code: CodeType, offset: int) -> bool:
 
 
 def is_mock_module(frame: FrameType) -> bool:
-    return frame.f_code.co_filename == _MOCK_FILE
+    return frame.f_code.co_filename in _mock_modules.FILES
 
 
 _RUNNERS_FILE = os.path.join("asyncio", "runners.py")
@@ -361,12 +364,13 @@ def closing_loop(frame: FrameType | None) -> bool:
 
 
 def is_mock_file(filename: str) -> bool:
-    return filename == _MOCK_FILE
+    return filename in _mock_modules.FILES
 
 
-def caller_of_mock(frame: FrameType | None) -> FrameType | None:
-    """The first frame, from ``frame`` outwards, that is not ``unittest.mock``'s: the one that called it."""
-    while frame is not None and frame.f_code.co_filename == _MOCK_FILE:
+def caller_of_mock(frame: FrameType | None, mock_files: set[str] = _mock_modules.FILES) -> FrameType | None:
+    """The first frame, from ``frame`` outwards, that is not the mock library's: the one that called it.
+    (On every AsyncMock call: the files' set, grown in place, is bound once.)"""
+    while frame is not None and frame.f_code.co_filename in mock_files:
         frame = frame.f_back
     return frame
 

@@ -20,11 +20,10 @@ import sys
 import types
 import warnings
 from collections.abc import Callable
-from types import CodeType, FrameType
+from types import CodeType, FrameType, ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
-from unittest import mock as _mock
 
-from asyncmock_guard import _frames
+from asyncmock_guard import _frames, _mock_modules
 from asyncmock_guard._findings import Location
 
 if TYPE_CHECKING:
@@ -42,9 +41,6 @@ ORIGIN_TRACKING_DEPTH = 2
 # schedules them may be production code a few calls below the test. No pytest-asyncio runner makes
 # coroutines there, so few are made.
 SYNC_TEST_ORIGIN_TRACKING_DEPTH = 4
-
-EXECUTE_MOCK_CALL_CODE = _mock.AsyncMockMixin._execute_mock_call.__code__
-_CALLABLE_CALL_CODE = _mock.CallableMixin.__call__.__code__
 
 
 class CoroutineRecord:
@@ -169,7 +165,7 @@ class Instrumentation:
     def __init__(self, listener: Listener) -> None:
         self.listener = listener
         self.tracked: dict[int, CoroutineRecord] = {}
-        self._original_execute: object = None
+        self._original_executes: dict[ModuleType, object] = {}  # each mock library's _execute_mock_call
         self._original_hook: Callable[[object], None] | None = None
         self._test_sink: tuple[object, object, object] | None = None  # see test_started
         self._previous_depth: int | None = None
@@ -186,14 +182,35 @@ class Instrumentation:
     def install(self) -> Instrumentation:
         if self.installed:
             return self
-        original = vars(_mock.AsyncMockMixin)["_execute_mock_call"]
-        self._original_execute = original
+        for module in _mock_modules.MODULES:
+            self.add_module(module)
+        self._original_hook = getattr(warnings, "_warn_unawaited_coroutine", None)
+        warnings._warn_unawaited_coroutine = self._on_unawaited  # type: ignore[attr-defined]
+        self._previous_depth = self._depth = sys.get_coroutine_origin_tracking_depth()
+        # never less than the depth before the guard
+        self._depths = (
+            max(ORIGIN_TRACKING_DEPTH, self._previous_depth),
+            max(SYNC_TEST_ORIGIN_TRACKING_DEPTH, self._previous_depth),
+        )
+        gc.callbacks.append(self._on_gc)
+        self.installed = True
+        self.track_origins(deeply=False)
+        return self
+
+    def add_module(self, module: ModuleType) -> None:
+        """Watch the AsyncMock calls of a mock library (``unittest.mock``, or the ``mock`` backport once it
+        is imported: see ``_mock_modules``)."""
+        if module in self._original_executes:
+            return
+        mixin = module.AsyncMockMixin
+        original = vars(mixin)["_execute_mock_call"]
+        self._original_executes[module] = original
         # A plain function, not a wrapt FunctionWrapper: it runs on every AsyncMock call, and a wrapt
         # wrapper binds a new wrapper object per call. The coroutine's stand-in is wrapt's proxy.
         watch = self._watch
         internal_error = self.listener.internal_error
         get_depth, set_depth = sys.get_coroutine_origin_tracking_depth, sys.set_coroutine_origin_tracking_depth
-        getframe, call_code = sys._getframe, _CALLABLE_CALL_CODE
+        getframe, call_code = sys._getframe, module.CallableMixin.__call__.__code__
         caller_of_mock, awaits_what_it_calls = _frames.caller_of_mock, _frames.awaits_what_it_calls
 
         def _execute_mock_call(mock: Any, /, *args: Any, **kwargs: Any) -> Any:
@@ -227,24 +244,23 @@ class Instrumentation:
                 internal_error(error)
                 return coroutine
 
-        setattr(_mock.AsyncMockMixin, "_execute_mock_call", _execute_mock_call)  # noqa: B010
-        self._original_hook = getattr(warnings, "_warn_unawaited_coroutine", None)
+        setattr(mixin, "_execute_mock_call", _execute_mock_call)  # noqa: B010
+
+    def restore_hook(self) -> bool:
+        """Put the guard's never-awaited hook back if something replaced it for good (a test assigning
+        ``warnings._warn_unawaited_coroutine`` without monkeypatch, which would leave every later coroutine
+        unreported); whether it had to."""
+        if not self.installed or getattr(warnings, "_warn_unawaited_coroutine", None) == self._on_unawaited:
+            return False
         warnings._warn_unawaited_coroutine = self._on_unawaited  # type: ignore[attr-defined]
-        self._previous_depth = self._depth = sys.get_coroutine_origin_tracking_depth()
-        # never less than the depth before the guard
-        self._depths = (
-            max(ORIGIN_TRACKING_DEPTH, self._previous_depth),
-            max(SYNC_TEST_ORIGIN_TRACKING_DEPTH, self._previous_depth),
-        )
-        gc.callbacks.append(self._on_gc)
-        self.installed = True
-        self.track_origins(deeply=False)
-        return self
+        return True
 
     def uninstall(self) -> None:
         if not self.installed:
             return
-        setattr(_mock.AsyncMockMixin, "_execute_mock_call", self._original_execute)  # noqa: B010
+        for module, original in self._original_executes.items():
+            setattr(module.AsyncMockMixin, "_execute_mock_call", original)  # noqa: B010
+        self._original_executes.clear()
         if getattr(warnings, "_warn_unawaited_coroutine", None) == self._on_unawaited:
             if self._original_hook is None:
                 del warnings._warn_unawaited_coroutine  # type: ignore[attr-defined]
@@ -418,10 +434,9 @@ class Instrumentation:
     @staticmethod
     def _belongs_to(coroutine: Any, record: CoroutineRecord) -> bool:
         """Guard against a stale id: the coroutine must be an AsyncMock call of the recorded mock."""
-        if getattr(coroutine, "cr_code", None) is not EXECUTE_MOCK_CALL_CODE:
+        if getattr(coroutine, "cr_code", None) not in _mock_modules.EXECUTE_CODES:
             return False
-        frame = coroutine.cr_frame
-        return frame is not None and id(frame.f_locals.get("self")) == record.mock_id
+        return id(mock_of(coroutine)) == record.mock_id
 
 
 def _warning_sink() -> tuple[object, object, object]:
@@ -435,4 +450,8 @@ def _warning_sink() -> tuple[object, object, object]:
 def mock_of(coroutine: object) -> object:
     """The AsyncMock an ``_execute_mock_call`` coroutine belongs to (its frame's ``self``)."""
     frame = getattr(coroutine, "cr_frame", None)
-    return frame.f_locals.get("self") if frame is not None else None
+    if frame is None:
+        return None
+    # its first parameter: ``self`` in unittest.mock, ``_mock_self`` in the ``mock`` backport
+    names = frame.f_code.co_varnames
+    return frame.f_locals.get(names[0]) if names else None

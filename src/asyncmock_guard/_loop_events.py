@@ -387,11 +387,11 @@ def _return_value_matters(mock: object) -> bool:
     from asyncmock_guard import _naming
 
     returned = _naming.configured_return_value(mock)
-    if returned is _naming.DEFAULT:
+    if _naming.is_default(returned):
         return False
     if not _naming.is_mock(returned):
         return True
     state = vars(returned)
     return bool(state.get("_mock_children")) or (
-        "_mock_return_value" in state and state["_mock_return_value"] is not _naming.DEFAULT
+        "_mock_return_value" in state and not _naming.is_default(state["_mock_return_value"])
     )

@@ -11,23 +11,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from unittest import mock as _mock
+
+from asyncmock_guard import _mock_modules
 
 _RETURN_VALUE = "()"
-DEFAULT = _mock.DEFAULT
+# what ``configured_return_value`` gives for nothing configured; compare with ``is_default``, which knows the
+# backport's too
+DEFAULT = _mock_modules.STANDARD.DEFAULT
 _MAX_CHAIN = 64  # mocks can be made to point at themselves; never loop forever
 
 
 def is_mock(obj: object) -> bool:
-    return isinstance(obj, _mock.NonCallableMock)
+    return isinstance(obj, _mock_modules.NON_CALLABLE)
 
 
 def is_async_mock(obj: object) -> bool:
-    return isinstance(obj, _mock.AsyncMockMixin)
+    return isinstance(obj, _mock_modules.ASYNC)
 
 
 def is_async_mock_class(cls: object) -> bool:
-    return isinstance(cls, type) and issubclass(cls, _mock.AsyncMockMixin)
+    return isinstance(cls, type) and issubclass(cls, _mock_modules.ASYNC)
+
+
+def is_default(value: object) -> bool:
+    """One of the mock libraries' ``DEFAULT``: nothing configured, or "return as configured"."""
+    return _mock_modules.is_default(value)
 
 
 def _state(node: object, key: str) -> Any:
@@ -121,9 +129,9 @@ def spec_class(node: object) -> type | None:
 
 
 def configured_return_value(node: object) -> object:
-    """The return value a test configured on a mock, or ``unittest.mock.DEFAULT``."""
+    """The return value a test configured on a mock, or a ``DEFAULT`` (see ``is_default``)."""
     value = _state(node, "_mock_return_value")
-    return _mock.DEFAULT if value is None and "_mock_return_value" not in vars(node) else value
+    return DEFAULT if value is None and "_mock_return_value" not in vars(node) else value
 
 
 def configured_child(node: object, attribute: str) -> object | None:
@@ -137,7 +145,7 @@ def configured_child(node: object, attribute: str) -> object | None:
 
 def expression_for(value: object, names: Mapping[int, str], placeholder: str = "...") -> str:
     """How to write ``value`` in the fix: its name in the test, a short literal, or a placeholder."""
-    if value is _mock.DEFAULT:
+    if is_default(value):
         return placeholder
     if value is None or isinstance(value, (bool, int, float, str, bytes)):
         text = repr(value)  # a short literal says more than a variable that happens to hold it

@@ -13,6 +13,7 @@ import os
 import sys
 import traceback
 import unittest
+import warnings
 from collections.abc import Mapping
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 import pluggy
 import pytest
 
-from asyncmock_guard import _outcomes
+from asyncmock_guard import _outcomes, _reporting
 
 if TYPE_CHECKING:
     from asyncmock_guard._collector import Collector, TestContext
@@ -110,6 +111,7 @@ class PhaseEnds:
         self.outcomes = outcomes
         self.errors = errors
         self.failed_subtests: dict[str, int] = {}  # tests whose subtests strict findings failed, how many
+        self.hook_restored = False  # see _check_hook
 
     def phase_ended(self, collector: Collector, report: pytest.TestReport) -> None:
         context = collector.context
@@ -118,6 +120,8 @@ class PhaseEnds:
         findings: list[Finding] = []
         try:
             self._end_phase(collector, context, report)
+            if report.when == "teardown":
+                self._check_hook(collector, context)
             if collector.pending:
                 findings = collector.drain()
         except Exception as error:  # noqa: BLE001 - see InternalErrors.shielded
@@ -135,6 +139,21 @@ class PhaseEnds:
             findings = collector.drain_subtest(report.nodeid, subtest) if collector.pending else []
         if findings and self.outcomes.dispatch(findings, report):
             self.failed_subtests[report.nodeid] = self.failed_subtests.get(report.nodeid, 0) + 1
+
+    def _check_hook(self, collector: Collector, context: TestContext) -> None:
+        """After each test, the guard's never-awaited hook is in place again; a test that left it replaced is
+        named once per session (in the teardown, so the warning is that test's)."""
+        if not collector.instrumentation.restore_hook() or self.hook_restored:
+            return
+        self.hook_restored = True
+        message = (
+            f"asyncmock-guard: {context.nodeid} replaced warnings._warn_unawaited_coroutine and left it replaced,"
+            " which turns off the reports of coroutines never awaited for the rest of the session; the guard put"
+            " its hook back (replace it with monkeypatch.setattr, which restores it after the test)"
+        )
+        code = min(context.codes, key=lambda code: code.co_firstlineno, default=None)  # the test function's
+        where = (code.co_filename, code.co_firstlineno) if code is not None else (__file__, 1)
+        warnings.warn_explicit(_reporting.AsyncMockGuardWarning(message), _reporting.AsyncMockGuardWarning, *where)
 
     @staticmethod
     def _end_phase(collector: Collector, context: TestContext, report: pytest.TestReport) -> None:

@@ -19,7 +19,8 @@ REPORT_VERSION = 1
 
 
 class AsyncMockGuardWarning(pytest.PytestWarning):
-    """A finding in warn mode; it points at the offending line, so ``-W``/``filterwarnings`` select it."""
+    """A finding in warn mode, or a test that keeps the guard from seeing misuse; it points at the offending
+    line, so ``-W``/``filterwarnings`` select it."""
 
 
 class AsyncMockGuardInternalWarning(pytest.PytestWarning):

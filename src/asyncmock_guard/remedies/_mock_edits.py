@@ -348,7 +348,7 @@ def _configure_as_magic_mock(diagnosis: MockDiagnosis, member: object) -> Edit |
         return _configured_in_construction(binding, segments)
     line = f"{'.'.join((binding.name, *segments))} = MagicMock()"
     returned = _naming.configured_return_value(diagnosis.mock)
-    if diagnosis.extra.get("operation") == "truth test" and (returned is _naming.DEFAULT or _naming.is_mock(returned)):
+    if diagnosis.extra.get("operation") == "truth test" and (_naming.is_default(returned) or _naming.is_mock(returned)):
         # a bare MagicMock is always true, as the coroutine was: say what the check sees
         if member is diagnosis.mock:
             line = f"{'.'.join((binding.name, *segments))} = MagicMock(return_value=True)"

@@ -88,7 +88,7 @@ def _message_and_fix(
         f" AsyncMock, so {'its return value' if called else 'it'} cannot be awaited."
     )
     configured = _naming.configured_return_value(mock) if called else _naming.DEFAULT
-    plain = configured is not _naming.DEFAULT and not _naming.is_mock(configured)
+    plain = not _naming.is_default(configured) and not _naming.is_mock(configured)
     value = _naming.expression_for(configured, {}) if plain else "..."
     fix = [f"{subject} = AsyncMock(return_value={value})" if called else f"{subject} = AsyncMock()()  # an awaitable"]
     parent = _naming.parent_of(mock)
