@@ -516,16 +516,23 @@ def test_apply_to_text_takes_one_file() -> None:
 
 
 def test_json_round_trip_with_paths_relative_to_the_rootdir(tmp_path: Path) -> None:
-    edit = Edit(str(tmp_path / "tests" / "test_x.py"), 3, 5, 3, 14, "MagicMock")
+    source = tmp_path / "tests" / "test_x.py"
+    source.parent.mkdir()
+    source.write_text("import app\n\ndb = AsyncMock()\n")
+    edit = Edit(str(source), 3, 6, 3, 15, "MagicMock")
     data = edit.to_json(str(tmp_path))
     assert data == {
         "path": "tests/test_x.py",
-        "location": {"row": 3, "column": 5},
-        "end_location": {"row": 3, "column": 14},
+        "location": {"row": 3, "column": 6},
+        "end_location": {"row": 3, "column": 15},
         "content": "MagicMock",
+        "expected": "db = AsyncMock()\n",  # the rows it touches, to tell a file changed since
     }
     assert Edit.from_json(json.loads(json.dumps(data)), str(tmp_path)) == edit
     assert hash(Edit.from_json(data, str(tmp_path))) == hash(edit)
+    assert edit.matches(data["expected"])
+    source.write_text("import app\n\ndb = AsyncMock(name='db')\n")
+    assert not edit.matches(data["expected"])
 
 
 def test_json_keeps_paths_outside_the_rootdir_and_without_one(tmp_path: Path) -> None:

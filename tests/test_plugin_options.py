@@ -345,7 +345,8 @@ def test_report_in_missing_directory_is_a_usage_error(pytester: pytest.Pytester)
 def test_report_file_format(pytester: pytest.Pytester) -> None:
     _project(pytester, MISUSE_TEST + "\n\n" + SILENT_TEST.split("\n", 2)[2])
     run = run_guard(pytester, "strict")
-    assert set(run.document) == {"version", "mode", "findings"}
+    assert set(run.document) == {"version", "mode", "rootdir", "findings"}
+    assert run.document["rootdir"] == str(pytester.path)
     assert run.document["version"] == 1
     assert run.document["mode"] == "strict"
     assert [finding["kind"] for finding in run.findings] == ["coroutine-misuse", "never-awaited"]
@@ -374,7 +375,7 @@ def test_report_file_format(pytester: pytest.Pytester) -> None:
         assert finding["applicability"] in {"safe", "unsafe"}
         assert finding["count"] == 1
         for edit in finding["edits"]:  # ruff's fix shape
-            assert set(edit) == {"path", "location", "end_location", "content"}
+            assert set(edit) == {"path", "location", "end_location", "content", "expected"}
             assert set(edit["location"]) == set(edit["end_location"]) == {"row", "column"}
         assert re.fullmatch("[0-9a-f]{16}", finding["fingerprint"])
         assert finding["baselined"] is False

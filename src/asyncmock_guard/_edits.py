@@ -66,13 +66,24 @@ class Edit(NamedTuple):
 
     def to_json(self, rootdir: str | None) -> dict[str, Any]:
         """Ruff's edit shape plus the path (relative to the rootdir, with ``/``, when it lies below it),
-        so a report stays valid on another machine."""
+        so a report stays valid on another machine, and ``expected``: the rows it touches as they are now,
+        so that whoever applies it later can tell the file has changed since (see ``matches``)."""
         return {
             "path": relative_path(self.path, rootdir),
             "location": {"row": self.row, "column": self.column},
             "end_location": {"row": self.end_row, "column": self.end_column},
             "content": self.content,
+            "expected": self.rows_now(),
         }
+
+    def rows_now(self) -> str:
+        """The text of the rows the edit touches (``row`` to ``end_row``, whole), as the file reads now."""
+        return "".join(linecache.getlines(self.path)[self.row - 1 : self.end_row])
+
+    def matches(self, expected: str) -> bool:
+        """Whether the file still reads as it did when the edit was made (``expected`` from ``to_json``)."""
+        linecache.checkcache(self.path)
+        return self.rows_now() == expected
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], rootdir: str | None) -> Edit:

@@ -178,6 +178,7 @@ def write_json(
     document: dict[str, Any] = {
         "version": REPORT_VERSION,
         "mode": mode,
+        "rootdir": rootdir,  # what the relative paths are relative to
         "findings": [
             finding.to_json(relative_path(finding.where.path, rootdir), Key.of(finding, rootdir).fingerprint, rootdir)
             for finding in sorted(findings, key=lambda finding: _order(finding, rootdir))
