@@ -4,6 +4,7 @@ team can plan the clean-up: how many findings of each kind, in which files, on w
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -109,7 +110,54 @@ def summarize(source: str, what: str, rows: Sequence[Row], top: int) -> list[str
     return lines
 
 
+FIX_USAGE = """usage: asyncmock-guard fix [--unsafe] [--diff] [--report FILE] [--] [PYTEST ARGS...]
+
+Run the suite (with the given pytest arguments) with the guard in warn mode, apply the findings' edits,
+rerun their tests, and keep each edit only when its finding is gone and its test ends as well as before.
+
+  --unsafe       also apply the edits that change the code under test (a missing await)
+  --diff         write nothing: print the verified diff that would be applied
+  --report FILE  start from this report instead of running the suite (only its tests run)
+"""
+
+
+def fix_main(argv: Sequence[str]) -> int:
+    """``asyncmock-guard fix``: its own options first, everything after them is pytest's."""
+    from asyncmock_guard._fix import Fixer, Options  # noqa: PLC0415 - only this command needs it
+
+    arguments = list(argv)
+    unsafe = diff = False
+    report: str | None = None
+    while arguments:
+        head = arguments[0]
+        if head in ("-h", "--help"):
+            print(FIX_USAGE, end="")
+            return 0
+        if head == "--":
+            arguments.pop(0)
+            break
+        if head == "--unsafe":
+            unsafe = True
+        elif head == "--diff":
+            diff = True
+        elif head == "--report" or head.startswith("--report="):
+            report = head.partition("=")[2] if "=" in head else (arguments.pop(1) if len(arguments) > 1 else "")
+            if not report:
+                print(FIX_USAGE + "\nasyncmock-guard fix: --report needs a file", file=sys.stderr)
+                return 2
+            if not os.path.isfile(report):
+                print(f"asyncmock-guard fix: the report {report} does not exist", file=sys.stderr)
+                return 2
+        else:
+            break
+        arguments.pop(0)
+    return Fixer(Options(tuple(arguments), report=report, unsafe=unsafe, diff=diff)).run()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "fix":
+        return fix_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="asyncmock-guard",
         description="Summarize an asyncmock-guard report (--asyncmock-guard-report) or baseline"

@@ -1,0 +1,221 @@
+"""``asyncmock-guard fix``: the suite's verified fixes applied in one command (see ``_fix``). Each run here is the
+installed command in a subprocess, in a pytester project, as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from _guardrun import run_guard, write_project
+
+REPOSITORY = Path(__file__).parent.parent
+BLOCKED = [f"-p no:{name}" for name in ("randomly", "rerunfailures", "repeat", "timeout", "pytest_cov")]
+
+
+def _fix(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``asyncmock-guard fix ARGS``: our options, then the pytest arguments (the test extra's plugins off)."""
+    ours = [arg for arg in args if arg in ("--diff", "--unsafe") or arg.startswith("--report=")]
+    theirs = [arg for arg in args if arg not in ours]
+    blocked = [part for option in BLOCKED for part in option.split()]
+    command = [sys.executable, "-m", "asyncmock_guard", "fix", *ours, "--", *blocked, "-p", "no:cacheprovider"]
+    return subprocess.run([*command, *theirs], cwd=project, capture_output=True, text=True, check=False, timeout=600)
+
+
+def _texts(directory: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(directory)): path.read_bytes() for path in sorted(directory.rglob("*.py"))}
+
+
+def _examples(pytester: pytest.Pytester) -> Path:
+    shutil.copytree(REPOSITORY / "examples", pytester.path / "examples")
+    return pytester.path / "examples"
+
+
+def _outcomes(run: Any) -> dict[str, str]:
+    """node id -> PASSED/FAILED from a ``-rA`` run."""
+    found = {}
+    for line in run.result.stdout.lines:
+        for outcome in ("PASSED", "FAILED", "ERROR"):
+            if line.startswith(f"{outcome} "):
+                found[line.split()[1]] = outcome
+    return found
+
+
+def test_the_example_suite_is_fixed_by_one_command(pytester: pytest.Pytester) -> None:
+    """Every finding that had edits is gone; each fixed test passes or fails as it failed without the guard;
+    the right tests are untouched; the one finding without an edit is listed with its fix and why."""
+    examples = _examples(pytester)
+    before = run_guard(pytester, "warn", "-c", "examples/pytest.ini", "examples", "-rA")
+    with_edits = {f["nodeid"] for f in before.findings if f["edits"]}
+    without = [f for f in before.findings if not f["edits"]]
+    right = {name: text for name, text in _texts(examples).items() if name.startswith("tests/")}
+
+    fixed = _fix(examples, "-c", "pytest.ini", ".")
+
+    assert fixed.returncode == 1, fixed.stdout + fixed.stderr  # one finding remains
+    out = fixed.stdout
+    assert "tests/test_mock_building.py: 4 fixed, verified" in out
+    assert "tests/test_seed_patterns.py: 5 fixed, verified" in out
+    assert f"asyncmock-guard fix: fixed {len(with_edits)} of {len(before.findings)} findings; 1 remain" in out
+    assert "reverted" not in out
+    [left] = without
+    assert (
+        f"not applied: {left['nodeid']}  {left['kind']}  {left['subject']} (it needs a person: no edit is offered"
+        in out
+    )
+    assert "  fix: # 1. make the test async" in out
+    assert "+    asset_result = MagicMock()" in out  # the diff of what was applied
+    after = run_guard(pytester, "warn", "-c", "examples/pytest.ini", "examples", "-rA")
+    assert [(f["nodeid"], f["kind"]) for f in after.findings] == [(left["nodeid"], left["kind"])]
+    was, now = _outcomes(before), _outcomes(after)
+    for nodeid in with_edits:
+        assert now[f"examples/{nodeid}"] in ("PASSED", was[f"examples/{nodeid}"]), nodeid
+    for name, text in right.items():  # the right tests keep their text (the wrong ones around them changed)
+        edited = (examples / name).read_bytes()
+        for block in text.split(b"\n\n\n"):
+            if b"def test_right" in block:
+                assert block.split(b"def test_right", 1)[1] in edited
+
+
+def test_diff_writes_nothing_and_a_second_run_changes_nothing(pytester: pytest.Pytester) -> None:
+    examples = _examples(pytester)
+    untouched = _texts(examples)
+    preview = _fix(examples, "--diff", "-c", "pytest.ini", ".")
+    assert preview.returncode == 1  # there is a diff
+    assert _texts(examples) == untouched
+    assert "asyncmock-guard fix: would fix 11 of 12 findings; 1 remain" in preview.stdout
+    diff = preview.stdout[preview.stdout.index("--- a/") : preview.stdout.index("not applied:")]
+
+    applied = _fix(examples, "-c", "pytest.ini", ".")
+    assert diff in applied.stdout  # the preview was the diff that is applied
+    once = _texts(examples)
+    assert once != untouched
+
+    again = _fix(examples, "-c", "pytest.ini", ".")
+    assert _texts(examples) == once
+    assert "fixed 0 of 1 findings; 1 remain" in again.stdout
+    assert "--- a/" not in again.stdout
+
+
+def _diff_of(out: str) -> str:
+    return out[out.index("--- a/") : out.index("not applied:")]
+
+
+def test_parallel_runs_give_the_same_diff(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    examples = _examples(pytester)
+    serial = _fix(examples, "--diff", "-c", "pytest.ini", ".", "-n", "0")
+    parallel = _fix(examples, "--diff", "-c", "pytest.ini", ".", "-n", "2")
+    assert _diff_of(parallel.stdout) == _diff_of(serial.stdout)
+    assert "fixed" in parallel.stdout
+
+
+APP = """
+def save(db, item):
+    db.add(item)
+
+
+class Store:
+    async def save(self, item):
+        return item
+
+
+async def handle(store, item):
+    store.save(item)  # <-- the code forgot await
+    return item
+"""
+
+BREAKS = """
+from unittest.mock import AsyncMock, create_autospec
+
+import app
+
+
+def test_asserts_the_async_api():
+    db = AsyncMock()
+    app.save(db, 1)
+    db.add.assert_not_awaited()  # true of the AsyncMock; a MagicMock has no such assertion
+
+
+def test_fixable():
+    db = AsyncMock()
+    app.save(db, 2)
+
+
+async def test_code_forgot_await():
+    store = create_autospec(app.Store, instance=True)
+    assert await app.handle(store, 3) == 3
+"""
+
+
+def test_an_edit_that_breaks_its_test_is_reverted_and_said(pytester: pytest.Pytester) -> None:
+    write_project(pytester, app=APP, test_case=BREAKS)
+    result = _fix(pytester.path)
+    out = result.stdout
+    assert "test_case.py: 1 fixed, verified; 1 reverted" in out, out + result.stderr
+    assert (
+        "  reverted: test_case.py::test_asserts_the_async_api  never-awaited  db.add:"
+        " its test passed before the edits and failed after them"
+    ) in out
+    text = (pytester.path / "test_case.py").read_text()
+    assert text.count("db.add = MagicMock()") == 1  # test_fixable's, not the reverted one's
+    assert "store.save(item)  # <-- the code forgot await" in (pytester.path / "app.py").read_text()
+    assert "its edits change the code under test: --unsafe applies them" in out
+    assert result.returncode == 1
+
+
+def test_unsafe_adds_the_await_the_code_forgot(pytester: pytest.Pytester) -> None:
+    write_project(pytester, app=APP, test_case=BREAKS)
+    result = _fix(pytester.path, "--unsafe")
+    assert "app.py: 1 fixed, verified" in result.stdout, result.stdout + result.stderr
+    assert "await store.save(item)" in (pytester.path / "app.py").read_text()
+    clean = run_guard(pytester, "strict")
+    assert [f["nodeid"] for f in clean.findings] == ["test_case.py::test_asserts_the_async_api"]
+
+
+def test_a_file_edited_after_the_report_is_skipped(pytester: pytest.Pytester) -> None:
+    write_project(pytester, app=APP, test_case=BREAKS)
+    report = run_guard(pytester, "warn").document
+    assert report["findings"]
+    (pytester.path / "report.json").write_text(__import__("json").dumps(report))
+    path = pytester.path / "test_case.py"
+    fixable = "def test_fixable():\n    db = AsyncMock()\n"
+    path.write_text(path.read_text().replace(fixable, "def test_fixable():\n    db = AsyncMock(name='db')\n"))
+    result = _fix(pytester.path, "--report=report.json")
+    assert "test_case.py::test_fixable  never-awaited  db.add (test_case.py changed since the report)" in result.stdout
+    assert "def test_fixable():\n    db = AsyncMock(name='db')\n    app.save(db, 2)" in path.read_text()  # untouched
+    assert "test_case.py: 1 reverted" in result.stdout  # the other one, which breaks its test
+
+
+def test_the_baselines_fixed_entries_are_reported_stale(pytester: pytest.Pytester) -> None:
+    write_project(pytester, app=APP, test_case=BREAKS)
+    baseline = "--asyncmock-guard-baseline=baseline.json"
+    run_guard(pytester, "strict", baseline, "--asyncmock-guard-update-baseline")
+    result = _fix(pytester.path, baseline)
+    assert "1 baseline entry fixed now (stale): pytest --asyncmock-guard-update-baseline drops them" in result.stdout
+    assert "  test_case.py::test_fixable  never-awaited  db.add  app.py" in result.stdout
+    updated = run_guard(pytester, "strict", baseline, "--asyncmock-guard-update-baseline")
+    assert "1 removed" in updated.output
+
+
+def test_bad_usage(tmp_path: Path) -> None:
+    missing = subprocess.run(
+        [sys.executable, "-m", "asyncmock_guard", "fix", "--report", str(tmp_path / "nope.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert missing.returncode == 2
+    assert "does not exist" in missing.stderr
+    helped = subprocess.run(
+        [sys.executable, "-m", "asyncmock_guard", "fix", "--help"], capture_output=True, text=True, check=False
+    )
+    assert helped.returncode == 0
+    assert helped.stdout.startswith("usage: asyncmock-guard fix")
+    assert os.path.isdir(tmp_path)
