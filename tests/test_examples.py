@@ -84,16 +84,21 @@ def _walkthrough() -> tuple[list[list[str]], list[list[str]]]:
 
 
 def test_readme_legacy_walkthrough_is_real(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every command of the adoption walkthrough, run in its order on a copy of the example suite, prints
+    the lines the README shows."""
     project = pytester.path / "suite"
     shutil.copytree(REPOSITORY / "examples", project)
     commands, outputs = _walkthrough()
-    assert len(commands) == 3
+    assert len(commands) == 4
     assert len(outputs) == 5
-    warn, record, update = commands
+    warn, record, fix, update = commands
     assert warn[0] == record[0] == update[0] == "pytest"
+    assert fix[:2] == ["asyncmock-guard", "fix"]
 
     def run(command: list[str], expected: list[str]) -> None:
-        result = pytester.run(sys.executable, "-m", *command, "-p", "no:cacheprovider", timeout=120)
+        module = ["asyncmock_guard", *command[1:]] if command[0] == "asyncmock-guard" else command
+        blocked = ["--", "-p", "no:randomly"] if command[0] == "asyncmock-guard" else ["-p", "no:randomly"]
+        result = pytester.run(sys.executable, "-m", *module, *blocked, "-p", "no:cacheprovider", timeout=300)
         lines = result.stdout.lines
         missing = [line for line in expected if not any(line in actual for actual in lines)]
         assert not missing, (missing, result.stdout.str())
@@ -104,11 +109,7 @@ def test_readme_legacy_walkthrough_is_real(pytester: pytest.Pytester, monkeypatc
     with (project / "pytest.ini").open("a") as ini:
         ini.write("asyncmock_guard_baseline = asyncmock-guard-baseline.json\n")
     run(["pytest", "-p", "asyncmock_guard"], outputs[2])
-    tests = project / "tests" / "test_seed_patterns.py"
-    signature = "async def test_wrong_sync_method_as_async_mock(mock_db: AsyncMock) -> None:\n"
-    assert signature in tests.read_text()
-    tests.write_text(tests.read_text().replace(signature, signature + "    mock_db.add = MagicMock()\n"))
-    run(["pytest", "-p", "asyncmock_guard"], outputs[3])
+    run(fix, outputs[3])
     run(update, outputs[4])
 
 

@@ -219,3 +219,43 @@ def test_bad_usage(tmp_path: Path) -> None:
     assert helped.returncode == 0
     assert helped.stdout.startswith("usage: asyncmock-guard fix")
     assert os.path.isdir(tmp_path)
+
+
+HELPER = (
+    "from unittest.mock import AsyncMock\r\n\r\n\r\ndef make_db():\r\n    db = AsyncMock()  # café\r\n    return db\r\n"
+)
+
+HELPED = """
+import app
+from helpers import make_db
+
+
+def test_one():
+    app.save(make_db(), 1)
+
+
+def test_two():
+    db = make_db()
+    app.save(db, 2)
+    assert db.add.call_count == 1
+
+
+def test_three():
+    app.save(make_db(), 3)
+"""
+
+
+def test_one_helpers_fix_is_applied_once_for_all_its_tests(pytester: pytest.Pytester) -> None:
+    """Three findings of one mis-built helper share its edit: applied once, verified by all three tests; the
+    file keeps its line breaks (CRLF here) and encoding."""
+    write_project(pytester, app=APP, test_a=HELPED)
+    (pytester.path / "helpers.py").write_bytes(HELPER.encode("utf-8"))
+    result = _fix(pytester.path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "helpers.py: 3 fixed, verified" in result.stdout
+    assert "asyncmock-guard fix: fixed 3 of 3 findings; 0 remain" in result.stdout
+    data = (pytester.path / "helpers.py").read_bytes()
+    assert data.count(b"db.add = MagicMock()") == 1
+    assert b"\n" not in data.replace(b"\r\n", b"")  # every line break still CRLF
+    assert "café".encode() in data
+    assert run_guard(pytester, "strict").findings == []
