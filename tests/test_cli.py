@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from asyncmock_guard import _baseline
+from asyncmock_guard import FindingKind, _baseline, _explain
 from asyncmock_guard._baseline import Key
 from asyncmock_guard._cli import main
 
@@ -335,3 +335,41 @@ def test_the_installed_command_exits_0_or_2(tmp_path: Path) -> None:
         assert completed.returncode == status, (arguments, completed.stderr)
         if status == 2:
             assert completed.stderr.strip(), arguments
+
+
+# --- asyncmock-guard explain -------------------------------------------------------------------------------
+
+
+def test_explain_lists_the_kinds_with_one_line_each(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    kinds = [kind.value for kind in FindingKind]
+    assert [line.split()[0] for line in lines[: len(kinds)]] == kinds
+    assert all(len(line.split(maxsplit=1)[1]) > 20 for line in lines[: len(kinds)])
+    assert lines[-1] == "asyncmock-guard explain KIND shows a kind's page."
+
+
+def test_explain_kind_prints_its_page(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "spec-is-data"]) == 0
+    page = Path(__file__).parent.parent / "docs" / "kinds" / "spec-is-data.md"
+    assert capsys.readouterr().out == page.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("argv", [["nonsense"], ["spec-is-data", "never-awaited"], ["Spec-Is-Data"]])
+def test_explain_an_unknown_kind_lists_the_kinds(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    assert main(["explain", *argv]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"asyncmock-guard explain: unknown kind {' '.join(argv)!r}; the kinds are: never-awaited, ")
+
+
+def test_the_pages_ship_in_the_wheel() -> None:
+    """The wheel maps docs/kinds to asyncmock_guard/kinds, where ``explain`` looks first (an editable install
+    finds them in the source tree)."""
+    pyproject = (Path(__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8")
+    assert '[tool.hatch.build.targets.wheel.force-include]\n"docs/kinds" = "asyncmock_guard/kinds"' in pyproject
+    found = _explain.pages()
+    assert found is not None
+    assert {page.stem for page in found.glob("*.md")} == {
+        page.stem for page in (Path(__file__).parent.parent / "docs" / "kinds").glob("*.md")
+    }

@@ -45,27 +45,35 @@ def test_example_suite_matches_the_readme(pytester: pytest.Pytester, mode: str) 
     result.stdout.fnmatch_lines(["*= asyncmock-guard =*", *summary[1:]])
 
 
-def _readme_pattern_3_report() -> list[str]:
-    readme = (REPOSITORY / "README.md").read_text()
-    section = readme.split('## Pattern 3: "There is no current event loop"', 1)[1]
+def _block_after(text: str, marker: str) -> list[str]:
+    """The non-blank lines of the first plain code block after ``marker``."""
+    section = text.split(marker, 1)[1]
     block = section.split("```\n", 1)[1].split("```", 1)[0]
     return [line for line in block.splitlines() if line.strip()]
 
 
-def test_readme_pattern_3_report_is_real(pytester: pytest.Pytester) -> None:
-    shutil.copytree(REPOSITORY / "examples", pytester.path / "examples")
+def _lines_of(pytester: pytest.Pytester, *args: str) -> set[str]:
     result = pytester.runpytest_subprocess(
-        "-p",
-        "asyncmock_guard",
-        "-p",
-        "no:cacheprovider",
-        "-c",
-        "examples/pytest.ini",
-        "examples/tests/test_event_loop.py",
+        "-p", "asyncmock_guard", "-p", "no:cacheprovider", "-p", "no:randomly", *args
     )
-    result.assert_outcomes(failed=2, passed=3)
-    output = {line.strip() for line in result.stdout.lines}
-    missing = [line for line in _readme_pattern_3_report() if line.strip() not in output]
+    return {line.strip() for line in result.stdout.lines}
+
+
+def test_the_readmes_real_report_is_real(pytester: pytest.Pytester) -> None:
+    shutil.copytree(REPOSITORY / "examples", pytester.path / "examples")
+    shown = _block_after((REPOSITORY / "README.md").read_text(), "## A real report")
+    test = "examples/tests/test_seed_patterns.py::test_wrong_pattern_1_so_called_correct"
+    output = _lines_of(pytester, "-c", "examples/pytest.ini", test)
+    missing = [line for line in shown if line.strip() not in output]
+    assert not missing, missing
+
+
+def test_the_no_running_loop_pages_pattern_3_report_is_real(pytester: pytest.Pytester) -> None:
+    shutil.copytree(REPOSITORY / "examples", pytester.path / "examples")
+    page = (REPOSITORY / "docs" / "kinds" / "no-running-loop.md").read_text()
+    shown = _block_after(page, "## The guide's Pattern 3")
+    output = _lines_of(pytester, "-c", "examples/pytest.ini", "examples/tests/test_event_loop.py")
+    missing = [line for line in shown if line.strip() not in output]
     assert not missing, missing
 
 

@@ -158,6 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "fix":
         return fix_main(argv[1:])
+    if argv and argv[0] == "explain":
+        from asyncmock_guard._explain import main as explain  # noqa: PLC0415 - only this command needs it
+
+        return explain(argv[1:])
     parser = argparse.ArgumentParser(
         prog="asyncmock-guard",
         description="Summarize an asyncmock-guard report (--asyncmock-guard-report) or baseline"

@@ -45,6 +45,7 @@ def format_finding(finding: Finding, rootdir: str) -> str:
     lines += textwrap.wrap(finding.message, width=100, initial_indent="  ", subsequent_indent="  ")
     lines.append("  fix:")
     lines += ["    " + line for line in finding.fix.splitlines()]
+    lines.append(f"  more: asyncmock-guard explain {finding.kind}")
     return printable("\n".join(lines))
 
 
