@@ -118,6 +118,9 @@ rerun their tests, and keep each edit only when its finding is gone and its test
   --unsafe       also apply the edits that change the code under test (a missing await)
   --diff         write nothing: print the verified diff that would be applied
   --report FILE  start from this report instead of running the suite (only its tests run)
+
+Exit status: 0 when no finding remains (with --diff: when there is no diff), 1 otherwise, 2 when pytest
+cannot run the suite or the command line is wrong.
 """
 
 
