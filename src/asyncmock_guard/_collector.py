@@ -136,19 +136,7 @@ class Collector:
         self.instrumentation.install()
         self.construction.install()
         self.test_start.install()
-        _mock_modules.when_backport_imported(self._backport_imported)
-
-    def _backport_imported(self, module: types.ModuleType) -> None:
-        """PyPI's ``mock`` was imported (now, or before the guard): its mocks are watched like unittest.mock's."""
-        if not self.instrumentation.installed:
-            return  # an earlier session's collector
-        try:
-            _mock_modules.add(module)
-            if module in _mock_modules.MODULES:
-                self.instrumentation.add_module(module)
-                self.construction.add_module(module)
-        except Exception as error:  # noqa: BLE001 - an internal error must never break the run
-            self.internal_error(error)
+        _mock_modules.when_backport_imported(functools.partial(_backport_imported, self))
 
     def uninstall(self) -> None:
         self.test_start.uninstall()
@@ -404,3 +392,16 @@ class Collector:
 
     def internal_error(self, error: BaseException) -> None:
         self.errors.record(error)
+
+
+def _backport_imported(collector: Collector, module: types.ModuleType) -> None:
+    """PyPI's ``mock`` was imported (now, or before the guard): its mocks are watched like unittest.mock's."""
+    if not collector.instrumentation.installed:
+        return  # an earlier session's collector
+    try:
+        _mock_modules.add(module)
+        if module in _mock_modules.MODULES:
+            collector.instrumentation.add_module(module)
+            collector.construction.add_module(module)
+    except Exception as error:  # noqa: BLE001 - an internal error must never break the run
+        collector.internal_error(error)
