@@ -213,6 +213,19 @@ def test_bad_usage(tmp_path: Path) -> None:
     )
     assert missing.returncode == 2
     assert "does not exist" in missing.stderr
+    for name, text in (("corrupt.json", "{"), ("foreign.json", '{"entries": []}')):
+        (tmp_path / name).write_text(text)
+        broken = subprocess.run(
+            [sys.executable, "-m", "asyncmock_guard", "fix", f"--report={tmp_path / name}"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert broken.returncode == 2, broken.stdout + broken.stderr
+        assert broken.stdout.startswith("asyncmock-guard fix: ")
+        assert name in broken.stdout
+        assert "Traceback" not in broken.stdout + broken.stderr
     helped = subprocess.run(
         [sys.executable, "-m", "asyncmock_guard", "fix", "--help"], capture_output=True, text=True, check=False
     )

@@ -97,9 +97,12 @@ class Fixer:
     def _before(self, runner: Runner) -> Run:
         if self.options.report is None:
             return runner.run(show=True)
-        from asyncmock_guard._baseline import read_json  # noqa: PLC0415 - the report's reader
+        from asyncmock_guard._baseline import UnreadableFileError, read_json  # noqa: PLC0415 - the report's reader
 
-        document = read_json(self.options.report)
+        try:
+            document = read_json(self.options.report)
+        except UnreadableFileError as error:
+            raise RunError(f"the report {self.options.report} {error}") from None
         if not isinstance(document, dict) or not isinstance(document.get("findings"), list):
             raise RunError(f"{self.options.report} is not a report of the guard")
         findings: list[dict[str, Any]] = document["findings"]
