@@ -18,6 +18,7 @@ file as it was.
 
 from __future__ import annotations
 
+import linecache
 import os
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from typing import Any, NamedTuple, TextIO
 
 from asyncmock_guard import _edits, _files
 from asyncmock_guard._edits import Edit
+from asyncmock_guard._findings import relative_path
 from asyncmock_guard._fix_plugin import ORDER
 from asyncmock_guard._fix_runs import Run, RunError, Runner
 
@@ -117,7 +119,7 @@ class Fixer:
     def _candidates(self, before: Run) -> list[Candidate]:
         """The findings whose edits can be applied: every distinct edit once, none overlapping another's."""
         chosen: list[Candidate] = []
-        taken: list[Edit] = []
+        taken: dict[str, list[Edit]] = {}  # the edits chosen so far, by file: overlaps are within a file
         for finding in before.findings:
             if not finding.get("edits"):
                 self.skipped.append((finding, _why_no_edit(str(finding.get("message", "")))))
@@ -136,17 +138,20 @@ class Fixer:
                 if isinstance(data.get("expected"), str) and not edit.matches(data["expected"])
             ]
             if changed:
-                self.skipped.append((finding, f"{_relative(changed[0], before.rootdir)} changed since the report"))
+                self.skipped.append((finding, f"{relative_path(changed[0], before.rootdir)} changed since the report"))
                 continue
             try:
-                _edits.render([*taken, *edits])
+                chosen_there = [chosen for path in {edit.path for edit in edits} for chosen in taken.get(path, ())]
+                _edits.render([*chosen_there, *edits])
             except _edits.OverlapError:
                 self.skipped.append((finding, "its edits overlap those of another finding applied here"))
                 continue
             except (OSError, UnicodeError) as error:
                 self.skipped.append((finding, f"its file cannot be read ({error})"))
                 continue
-            taken.extend(edit for edit in edits if edit not in taken)
+            for edit in edits:
+                if edit not in taken.setdefault(edit.path, []):
+                    taken[edit.path].append(edit)
             chosen.append(Candidate(finding, edits))
         return chosen
 
@@ -204,8 +209,6 @@ class Fixer:
         _edits.apply(edits)
 
     def _restore(self) -> None:
-        import linecache  # noqa: PLC0415
-
         for path, data in self.originals.items():
             with open(path, "rb") as stream:
                 now = stream.read()
@@ -255,7 +258,7 @@ class Fixer:
         for path, (count, reasons) in sorted(files.items()):
             parts = [f"{count} fixed, verified"] if count else []
             parts += [f"{len(reasons)} reverted"] if reasons else []
-            line = f"{_relative(path, rootdir)}: {'; '.join(parts)}"
+            line = f"{relative_path(path, rootdir)}: {'; '.join(parts)}"
             self.say(line)
             for reason in reasons:
                 self.say(f"  reverted: {reason}")
@@ -275,9 +278,3 @@ def _worse(before: str | None, after: str | None) -> bool:
     if after is None:
         return True
     return ORDER.index(after) < ORDER.index(before)
-
-
-def _relative(path: str, rootdir: str) -> str:
-    from asyncmock_guard._findings import relative_path  # noqa: PLC0415
-
-    return relative_path(path, rootdir)
