@@ -415,6 +415,57 @@ CASES = {
         fix_contains=("repo.list_items = MagicMock()", "items = await repo.list_items()"),
         warn_outcome="failed",
     ),
+    # Tried as a value, the error swallowed, never awaited: the use is the finding (awaited later, none).
+    "len-tried-then-dropped": Case(
+        app="""
+        def count(repo):
+            items = repo.list_items()
+            try:
+                return len(items)  # <-- misuse
+            except TypeError:
+                return 0
+        """,
+        test="""
+        from unittest.mock import AsyncMock
+        import app
+
+        def test_count():
+            repo = AsyncMock()
+            repo.list_items.return_value = [1, 2]
+            assert app.count(repo) in (0, 2)
+        """,
+        kind="coroutine-misuse",
+        subject="repo.list_items",
+        marker="<-- misuse",
+        operation="len()",
+        fix_contains=("repo.list_items = MagicMock()",),
+        warn_outcome="passed",
+    ),
+    "truth-test-of-a-kept-coroutine": Case(
+        app="""
+        class Gate:
+            def __init__(self, client):
+                self.state = client.is_open()
+
+            def allows(self):
+                return bool(self.state)  # <-- misuse
+        """,
+        test="""
+        from unittest.mock import AsyncMock
+        import app
+
+        def test_gate():
+            client = AsyncMock()
+            gate = app.Gate(client)
+            assert gate.allows()
+        """,
+        kind="coroutine-misuse",
+        subject="client.is_open",
+        marker="<-- misuse",
+        operation="truth test",
+        fix_contains=("client.is_open = MagicMock(",),
+        warn_outcome="passed",
+    ),
     "async-with-aiohttp-style": Case(
         app="""
         async def fetch_status(http, url):

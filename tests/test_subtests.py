@@ -170,3 +170,57 @@ def test_subtests_under_xdist_give_the_same_findings(pytester: pytest.Pytester) 
     key = [(f["nodeid"], f["subtest"], f["subject"], f["where"]["line"]) for f in serial]
     assert sorted(key) == sorted((f["nodeid"], f["subtest"], f["subject"], f["where"]["line"]) for f in parallel)
     assert len(key) == 2
+
+
+HELD = """
+import unittest
+from unittest.mock import AsyncMock
+
+
+def test_ready(subtests):
+    client = AsyncMock()
+    with subtests.test(msg="probe"):
+        state = client.is_ready()
+        assert state  # <-- pytest subtest
+    with subtests.test(msg="clean"):
+        assert client.is_ready.call_count == 1
+
+
+class TestReady(unittest.TestCase):
+    def test_ready(self):
+        client = AsyncMock()
+        with self.subTest("probe"):
+            state = client.is_ready()
+            assert state  # <-- unittest subtest
+        with self.subTest("clean"):
+            assert client.is_ready.call_count == 1
+"""
+
+
+@pytest.mark.parametrize("mode", ["strict", "warn"])
+def test_a_value_use_whose_coroutine_outlives_its_subtest_is_that_subtests(
+    pytester: pytest.Pytester, mode: str
+) -> None:
+    """A coroutine used as a value is a finding only once it is known not to be awaited after all: when it
+    is dropped, or when the subtest that used it ends (here a local of the test keeps it alive)."""
+    write_project(pytester, test_case=HELD)
+    run = run_guard(pytester, mode, "-rA")
+    found = sorted((f["nodeid"], f["subtest"], f["kind"], f["operation"], f["where"]["line"]) for f in run.findings)
+    assert found == [
+        (
+            "test_case.py::TestReady::test_ready",
+            "[probe]",
+            "coroutine-misuse",
+            "truth test",
+            line_of(HELD, "<-- unittest"),
+        ),
+        ("test_case.py::test_ready", "[probe]", "coroutine-misuse", "truth test", line_of(HELD, "<-- pytest subtest")),
+    ]
+    assert {f["subject"] for f in run.findings} == {"client.is_ready"}
+    if mode == "strict":
+        assert _subtest_failed("[probe]", "test_case.py::test_ready", run.output)
+        assert _subtest_failed("[probe]", "test_case.py::TestReady::test_ready", run.output)
+        assert not _subtest_failed("[clean]", "test_case.py::test_ready", run.output)
+        assert run.result.ret == 1
+    else:
+        assert run.result.ret == 0

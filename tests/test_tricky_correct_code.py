@@ -2,7 +2,9 @@
 
 Each case is a class of code a real suite has and the guard once reported: members whose result is both
 awaitable and an async context manager (aiohttp, SQLAlchemy, redis), builtins and C functions touching a
-coroutine (``list.remove``, ``in``, ``hasattr``), tasks a fixture's loop runs at teardown, tests that expect
+coroutine (``list.remove``, ``in``, ``hasattr``), code that asks a coroutine what it supports
+(``hasattr(x, "__aenter__")``, ``isinstance(x, Iterable)``) or tries it as a value before awaiting it
+(``if pending: await pending``), tasks a fixture's loop runs at teardown, tests that expect
 Python's own "never awaited" warning, an AsyncMock replaced before anything called it, and a MagicMock
 handing over a coroutine the one call that gets it awaits. Each runs without
 the guard, in strict mode and in warn mode; the outcomes of its tests must be the same in all three.
@@ -105,6 +107,103 @@ CASES: dict[str, str] = {
             assert list(calls.values()) != []
             for coroutine in pending:
                 await coroutine
+    """,
+    "coroutines-probed-then-awaited": """
+        import asyncio
+        import contextlib
+        import inspect
+        import typing
+        import weakref
+        from collections import abc
+        from unittest.mock import AsyncMock
+
+        PROTOCOLS = (
+            abc.Iterable, abc.Iterator, abc.Sized, abc.Container, abc.Collection, abc.Reversible,
+            abc.AsyncIterable, abc.AsyncIterator, abc.Callable, abc.Mapping, abc.Sequence,
+            contextlib.AbstractContextManager, contextlib.AbstractAsyncContextManager,
+            typing.SupportsInt, typing.SupportsIndex, typing.SupportsFloat, typing.SupportsAbs,
+        )
+        DUNDERS = (
+            "__len__", "__iter__", "__getitem__", "__setitem__", "__delitem__", "__contains__", "__bool__",
+            "__aenter__", "__aexit__", "__aiter__", "__anext__", "__enter__", "__exit__", "__call__",
+            "__index__", "__int__", "__add__", "__reversed__", "__next__", "__dict__", "__weakref__",
+        )
+
+
+        def profile(value):
+            # what correct code can ask of a coroutine without using it
+            return (
+                [isinstance(value, protocol) for protocol in PROTOCOLS],
+                [hasattr(value, name) for name in DUNDERS],
+                isinstance(value, abc.Coroutine), isinstance(value, abc.Awaitable), isinstance(value, abc.Hashable),
+                inspect.iscoroutine(value), inspect.isawaitable(value), asyncio.iscoroutine(value),
+                callable(value), type(value).__name__, value.__class__.__name__, value.__doc__,
+            )
+
+
+        async def real():
+            return 1
+
+
+        async def test_looks_like_a_coroutine_to_every_check():
+            client = AsyncMock(return_value=1)
+            mocked, plain = client(), real()
+            assert profile(mocked) == profile(plain)
+            assert weakref.ref(mocked)() is mocked
+            assert await mocked == await plain
+
+
+        async def enter_or_await(value):
+            if hasattr(value, "__aenter__"):
+                async with value as entered:
+                    return entered
+            return await value
+
+
+        def flatten(items):
+            flat = []
+            for item in items:
+                if isinstance(item, abc.Iterable) and not isinstance(item, str):
+                    flat.extend(flatten(item))
+                else:
+                    flat.append(item)
+            return flat
+
+
+        async def test_code_that_branches_on_protocols():
+            get = AsyncMock(return_value=3)
+            assert await enter_or_await(get()) == 3
+            coroutines = flatten([[get(), get()], get()])
+            assert await asyncio.gather(*coroutines) == [3, 3, 3]
+
+
+        async def maybe_await(value):
+            if value:  # None, or a coroutine (always true)
+                return await value
+            return None
+
+
+        def size(value):
+            try:
+                return len(value)
+            except TypeError:
+                return None
+
+
+        async def test_tried_as_a_value_then_awaited():
+            items = AsyncMock(return_value=[1, 2])
+            assert await maybe_await(items()) == [1, 2]
+            assert await maybe_await(None) is None
+            pending = items()
+            assert size(pending) is None
+            try:
+                pending.scalars
+            except AttributeError:
+                pass
+            assert await pending == [1, 2]
+            closed = items()
+            if closed:
+                closed.close()
     """,
     "fixture-runs-the-loop-later": """
         import asyncio

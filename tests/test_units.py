@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
 import inspect
@@ -12,6 +13,7 @@ import sys
 import types
 import warnings
 import weakref
+from collections import abc
 from collections.abc import Generator, Iterator
 from typing import Any
 from unittest import mock as stdlib_mock
@@ -523,6 +525,54 @@ def test_proxy_looks_like_a_coroutine(collector: Collector) -> None:
     assert coroutine.cr_code.co_name == "_execute_mock_call"
     assert asyncio.run(coroutine) == 5
     assert collector.findings == []
+
+
+async def _plain() -> None:
+    return None
+
+
+def test_proxy_shows_only_what_a_coroutine_has(collector: Collector) -> None:
+    """Code that asks what a value supports gets a coroutine's answer: the operators the proxy defines to see
+    a misuse are invisible to ``hasattr`` and to ``collections.abc``'s structural checks."""
+    coroutine: Any = AsyncMock(return_value=5)()
+    real = _plain()
+    names = ["__len__", "__iter__", "__getitem__", "__setitem__", "__contains__", "__bool__", "__aenter__"]
+    names += ["__aexit__", "__aiter__", "__enter__", "__add__", "__weakref__", "__module__", "__dict__", "__del__"]
+    assert [hasattr(coroutine, name) for name in names] == [hasattr(real, name) for name in names]
+    protocols: list[type] = [abc.Iterable, abc.Sized, abc.Container, abc.Collection, abc.Reversible]
+    protocols += [abc.AsyncIterable, contextlib.AbstractContextManager, contextlib.AbstractAsyncContextManager]
+    assert [isinstance(coroutine, p) for p in protocols] == [isinstance(real, p) for p in protocols] == [False] * 8
+    assert not callable(coroutine)
+    assert [isinstance(coroutine, kind) for kind in (abc.Coroutine, abc.Awaitable, abc.Hashable)] == [True] * 3
+    assert dir(coroutine) == dir(real)
+    assert coroutine.__doc__ is real.__doc__ is None
+    assert id(weakref.ref(coroutine)()) == id(coroutine)
+    with pytest.raises(AttributeError, match="'coroutine' object has no attribute 'tag'"):
+        coroutine.tag = 1
+    assert asyncio.run(coroutine) == 5
+    real.close()
+    assert collector.findings == []
+
+
+def test_a_use_as_a_value_is_a_finding_only_if_the_coroutine_is_not_awaited_after_all(collector: Collector) -> None:
+    mock = AsyncMock(return_value=5)
+    awaited = mock()
+    assert awaited  # a truth test (always true)...
+    with pytest.raises(TypeError):
+        len(awaited)
+    assert asyncio.run(awaited) == 5  # ...then awaited: the code only tried it
+    closed = mock()
+    assert closed
+    closed.close()
+    dropped = mock()
+    assert dropped  # <-- the finding
+    line = sys._getframe().f_lineno - 1
+    del awaited, closed, dropped
+    gc.collect()
+    [finding] = collector.findings
+    assert finding.kind is FindingKind.COROUTINE_MISUSE
+    assert finding.operation == "truth test"
+    assert (finding.where.path, finding.where.line) == (__file__, line)
 
 
 def test_proxy_send_and_close_count_as_use(collector: Collector) -> None:

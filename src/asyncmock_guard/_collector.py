@@ -30,6 +30,7 @@ from asyncmock_guard._dropped import DroppedCoroutines
 from asyncmock_guard._errors import InternalErrors
 from asyncmock_guard._findings import Finding, FindingKind, FindingQueue, Location
 from asyncmock_guard._instrumentation import CoroutineRecord, Instrumentation
+from asyncmock_guard._misuses import MisusedCoroutines
 from asyncmock_guard._owners import Owners
 from asyncmock_guard._test_start import StartWatch
 
@@ -128,6 +129,7 @@ class Collector:
         self.instrumentation = Instrumentation(self)
         self.construction = ConstructionWatch(BuildingListener(self))
         self.dropped = DroppedCoroutines(self)
+        self.misuses = MisusedCoroutines(self)
         # While a dropped coroutine is diagnosed: the test and unittest subtest running when it was dropped.
         self.noted_at_drop: tuple[str | None, object] | None = None
         self.test_start = StartWatch()
@@ -145,6 +147,7 @@ class Collector:
         self.explicit_async.clear()
         self.unconfirmed_assignments.clear()
         self.scheduler_mocks.clear()
+        self.misuses.clear()
         self.close_reported_coroutines()
 
     def close_reported_coroutines(self) -> None:
@@ -216,6 +219,8 @@ class Collector:
     def drain_subtest(self, nodeid: str, subtest: str) -> list[Finding]:
         """A subtest of the running test ended: the findings so far, the test's own marked as the subtest's."""
         self.settle_dropped()
+        if self.misuses:
+            self.misuses.confirm()
         return self.queue.drain_subtest(nodeid, subtest)
 
     def _add(self, finding: Finding) -> None:
@@ -356,8 +361,12 @@ class Collector:
         return self.dropped.dropped(coroutine, record)  # a finalizer: decided now, diagnosed at the next drain
 
     def confirm_assignments(self) -> None:
-        """A phase ended: the AsyncMock assignments it (or the setup) left in place, and the Futures the
-        code got from awaited AsyncMocks, are findings now."""
+        """A phase ended: the AsyncMock assignments it (or the setup) left in place, the Futures the code
+        got from awaited AsyncMocks, and the coroutines it used as values and left unawaited, are findings
+        now."""
+        if self.misuses:
+            self.settle_dropped()
+            self.misuses.confirm()
         if self.unconfirmed_assignments:
             self.settle_dropped()
             self.building.confirm_assignments()

@@ -40,7 +40,10 @@ class DroppedCoroutines:
         finalizer: no import, no source read here."""
         collector = self.collector
         if record is not None:
-            if not record.reported:  # a misuse reported already is that coroutine's one report
+            misused = collector.misuses.take(record) if collector.misuses else None
+            if misused is not None:  # used as a value, then dropped: that use is its one finding
+                self._waiting.append((misused[0], coroutine, misused[1]))
+            elif not record.reported:  # a misuse reported already is that coroutine's one report
                 view = collector.owners.scope_view(sys._getframe(), record.owner)
                 mock = mock_of(coroutine)
 

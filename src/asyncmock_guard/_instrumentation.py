@@ -1,4 +1,4 @@
-"""Runtime instrumentation: the hook on AsyncMock calls, which hands out the (wrapt) coroutine proxy of
+"""Runtime instrumentation: the hook on AsyncMock calls, which hands out the coroutine proxy of
 ``_proxy``, and the hook CPython calls for a coroutine that dies without ever running.
 
 No pytest here. Everything observed is handed to a ``Listener`` (the collector), which decides
@@ -206,7 +206,7 @@ class Instrumentation:
         original = vars(mixin)["_execute_mock_call"]
         self._original_executes[module] = original
         # A plain function, not a wrapt FunctionWrapper: it runs on every AsyncMock call, and a wrapt
-        # wrapper binds a new wrapper object per call. The coroutine's stand-in is wrapt's proxy.
+        # wrapper binds a new wrapper object per call.
         watch = self._watch
         internal_error = self.listener.internal_error
         get_depth, set_depth = sys.get_coroutine_origin_tracking_depth, sys.set_coroutine_origin_tracking_depth
@@ -336,13 +336,11 @@ class Instrumentation:
         record.key = id(coroutine)
         self.tracked[record.key] = record
         proxy_class = self._proxy_class
-        if proxy_class is None:  # the first coroutine that needs one: load the proxy (and wrapt) now
+        if proxy_class is None:  # the first coroutine that needs one: load the proxy now
             import asyncmock_guard  # noqa: PLC0415 - the package, loaded by now
 
             proxy_class = self._proxy_class = asyncmock_guard._import_module("asyncmock_guard._proxy").CoroutineProxy
-        proxy = proxy_class(coroutine)
-        proxy._self_record = record
-        return proxy
+        return proxy_class(coroutine, record)
 
     def unsettled(self, owner: str | None) -> int:
         """Forget the records of coroutines that were used correctly; count ``owner``'s others.

@@ -35,24 +35,31 @@ class MockCallEvents:
     ) -> str | None:
         from asyncmock_guard import _naming
 
+        """Diagnosed now, while the line's frame names the mock; a finding only if the coroutine is not
+        awaited after all (``_misuses``)."""
         where = _frames.frame_location(frame)
         mock = mock_of(coroutine)
         scope = self.collector.owners.scope(frame, record.owner)
-        if record.reported:
+        misuses = self.collector.misuses
+        if record.reported or misuses.noted(record):
             subject = _naming.subject_of(mock, scope.names)
             return self.misuse_note(subject, operation, where)
         diagnosis = self.diagnose_mock(mock, record, scope, where)
-        record.reported = True  # only now: an internal error above leaves Python's own warning to speak
-        note = self.misuse_note(diagnosis.subject, operation, where)
         happened = f"used the coroutine as a value ({operation}) at {where.short(self.collector.rootdir)}"
-        if self.report_explicit_of(mock, record, happened, operation):
-            return note
-        from asyncmock_guard.remedies import coroutine_misuse
 
-        self.add_mock_finding(
-            FindingKind.COROUTINE_MISUSE, record, diagnosis, coroutine_misuse.remedy(diagnosis, operation), operation
-        )
-        return note
+        def report() -> None:
+            if record.reported:
+                return
+            record.reported = True
+            if self.report_explicit_of(mock, record, happened, operation):
+                return
+            from asyncmock_guard.remedies import coroutine_misuse
+
+            remedy = coroutine_misuse.remedy(diagnosis, operation)
+            self.add_mock_finding(FindingKind.COROUTINE_MISUSE, record, diagnosis, remedy, operation)
+
+        misuses.wait(record, report)  # only now: an internal error above leaves Python's own warning to speak
+        return self.misuse_note(diagnosis.subject, operation, where)
 
     def misuse_note(self, subject: str, operation: str, where: Location) -> str:
         return (

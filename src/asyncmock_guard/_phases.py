@@ -136,7 +136,7 @@ class PhaseEnds:
         """The findings made during a subtest are its own: strict ones fail it, and so its test."""
         findings: list[Finding] = []
         with self.errors.shielded():
-            findings = collector.drain_subtest(report.nodeid, subtest) if collector.pending else []
+            findings = collector.drain_subtest(report.nodeid, subtest) if collector.pending or collector.misuses else []
         if findings and self.outcomes.dispatch(findings, report):
             self.failed_subtests[report.nodeid] = self.failed_subtests.get(report.nodeid, 0) + 1
 
