@@ -272,3 +272,80 @@ def test_one_helpers_fix_is_applied_once_for_all_its_tests(pytester: pytest.Pyte
     assert b"\n" not in data.replace(b"\r\n", b"")  # every line break still CRLF
     assert "café".encode() in data
     assert run_guard(pytester, "strict").findings == []
+
+
+SHARED_FIXTURE = """
+from unittest.mock import AsyncMock
+
+import pytest
+
+
+@pytest.fixture
+def db():
+    return AsyncMock()
+"""
+
+SHARED_APP = """
+def save(db, item):
+    db.add(item)
+
+
+async def save_later(db, item):
+    await db.add(item)
+"""
+
+USES_THE_FIXTURE = """
+import app
+
+
+def test_save(db):
+    app.save(db, 1)
+"""
+
+AWAITS_THROUGH_THE_FIXTURE = """
+from unittest.mock import AsyncMock
+
+import app
+
+
+async def test_save_later(db):
+    await app.save_later(db, 1)
+    db.add.assert_awaited_once()
+
+
+def test_own_mock():
+    cache = AsyncMock()
+    app.save(cache, 2)
+"""
+
+
+@pytest.mark.parametrize("from_report", [False, True])
+def test_an_edit_that_breaks_a_test_without_findings_is_reverted(pytester: pytest.Pytester, from_report: bool) -> None:
+    """A fixture's fix, verified by its finding's test alone, would break another test that uses the fixture:
+    an edit of a file any test may use (a conftest, a helper) is verified by the whole suite, and a test
+    that ends worse is blamed on the edits that can have changed it; the edit of a test module is verified
+    by its module's tests, and kept."""
+    write_project(pytester, app=SHARED_APP, test_save=USES_THE_FIXTURE, test_other=AWAITS_THROUGH_THE_FIXTURE)
+    (pytester.path / "conftest.py").write_text(SHARED_FIXTURE)
+    args = []
+    if from_report:
+        report = run_guard(pytester, "warn").document
+        (pytester.path / "report.json").write_text(__import__("json").dumps(report))
+        args = ["--report=report.json"]
+    result = _fix(pytester.path, *args)
+    out = result.stdout
+    assert "verifying 2 fixes by running the suite again" in out, out + result.stderr
+    assert "conftest.py: 1 reverted" in out
+    assert (
+        "  reverted: test_save.py::test_save  never-awaited  db.add: its edits made"
+        " test_other.py::test_save_later end failed (it passed before them)"
+    ) in out
+    assert "test_other.py: 1 fixed, verified" in out
+    assert (pytester.path / "conftest.py").read_text() == SHARED_FIXTURE
+    assert "cache.add = MagicMock()" in (pytester.path / "test_other.py").read_text()
+    if from_report:
+        assert "running the suite as it is first" in out
+    after = run_guard(pytester, "strict", "-rA")
+    assert [f["nodeid"] for f in after.findings] == ["test_save.py::test_save"]
+    assert "PASSED test_other.py::test_save_later" in after.output
+    assert result.returncode == 1

@@ -113,11 +113,13 @@ def summarize(source: str, what: str, rows: Sequence[Row], top: int) -> list[str
 FIX_USAGE = """usage: asyncmock-guard fix [--unsafe] [--diff] [--report FILE] [--] [PYTEST ARGS...]
 
 Run the suite (with the given pytest arguments) with the guard in warn mode, apply the findings' edits,
-rerun their tests, and keep each edit only when its finding is gone and its test ends as well as before.
+rerun the tests they can change (every test, when an edit touches a file that is no test module), and
+keep each edit only when its finding is gone and no test ends worse than before.
 
   --unsafe       also apply the edits that change the code under test (a missing await)
   --diff         write nothing: print the verified diff that would be applied
-  --report FILE  start from this report instead of running the suite (only its tests run)
+  --report FILE  start from this report instead of running the suite (its tests run as they are;
+                 the whole suite, when an edit touches a file that is no test module)
 
 Exit status: 0 when no finding remains (with --diff: when there is no diff), 1 otherwise, 2 when pytest
 cannot run the suite or the command line is wrong.

@@ -6,7 +6,8 @@ test calls things (its ``Scope``); each family of events is handled by an object
 (``_mock_call_events``, ``_building_events``, ``_loop_events``), which turns it into a diagnosis
 (``_diagnosis``) and its kind's remedy (``remedies``): a finding, formatted at once and queued for the
 plugin to drain at the end of each phase. A coroutine finalized unawaited is only noted by the finalizer
-(``_dropped``) and diagnosed before the findings are next read or added to.
+(``_dropped``) and diagnosed before the findings are next read or added to; a coroutine used as a value is
+diagnosed at once, and a finding only once it is known not to be awaited after all (``_misuses``).
 
 Those modules, and the ones that name, explain and advise, are imported on first use: a run without
 such events never loads them, and every module loaded makes the whole run a little slower (measured on

@@ -5,9 +5,13 @@
 2. The findings with edits (``safe`` ones; with ``--unsafe`` also those that change the code under test)
    are applied together, file by file, each distinct edit once. A finding whose file no longer reads as the
    report says, or whose edits overlap another finding's, is skipped.
-3. Exactly their tests run again. A finding's edits are kept when it is gone, its test has no new finding,
-   and the test ends as well as before or better; the others are reverted and the rest run again, until
-   every edit left is verified.
+3. The tests the edits can change run again: the findings' tests, every test of a test module they edit,
+   and, when they edit any other file (a conftest, a helper module, the code under test), every test of
+   the suite (from ``--report``, the suite then runs once more as it is first, for those tests' outcomes).
+   A finding's edits are kept when it is gone, its test has no new finding, and the test ends as well as
+   before or better; a test whose outcome was no finding's gets the same check, against the edits that can
+   have changed it (those of the files that are no test module, else those of its module). The others are
+   reverted and the rest run again, until every edit left is verified.
 4. A line per file, the diff applied (``--diff``: the diff that would be, with every file left as it was),
    the findings left for a person with their fix and why, and the baseline entries the fixes made stale.
    The exit status is 1 when findings remain (with ``--diff``: when there is a diff), else 0.
@@ -75,6 +79,8 @@ class Fixer:
         self.skipped: list[tuple[dict[str, Any], str]] = []  # (finding, why it was not applied)
         self.reverted: list[tuple[Candidate, str]] = []
         self.originals: dict[str, bytes] = {}  # the files as they were, by path
+        self.whole_suite_known = self.options.report is None  # every selected test's outcome before the edits
+        self.bystanders_findings: list[dict[str, Any]] = []  # findings of tests the report did not list
 
     def say(self, line: str = "") -> None:
         print(line, file=self.out, flush=True)
@@ -156,14 +162,19 @@ class Fixer:
         return chosen
 
     def _verify(self, runner: Runner, before: Run, candidates: list[Candidate]) -> tuple[list[Candidate], Run | None]:
-        """Apply, rerun the candidates' tests, revert what failed; again until what is left holds."""
+        """Apply, rerun the tests the edits can change, revert what failed; again until what is left holds."""
         kept = list(candidates)
         after: Run | None = None
         while kept:
-            self._apply(kept)
-            tests = sorted({c.finding["nodeid"] for c in kept if c.finding.get("nodeid")})
-            self.say(f"asyncmock-guard fix: verifying {len(kept)} fixes by running their {len(tests)} tests")
+            tests = self._affected(before, kept)
             try:
+                if tests is None and not self.whole_suite_known:
+                    self._as_it_is(runner, before)
+                self._apply(kept)
+                if tests is None:
+                    self.say(f"asyncmock-guard fix: verifying {len(kept)} fixes by running the suite again")
+                else:
+                    self.say(f"asyncmock-guard fix: verifying {len(kept)} fixes by running {len(tests)} tests")
                 after = runner.run(tests)
             except RunError as error:
                 self._restore()
@@ -179,9 +190,33 @@ class Fixer:
             self._restore()
         return kept, after
 
-    def _failures(self, before: Run, after: Run, kept: Iterable[Candidate]) -> list[tuple[Candidate, str]]:
+    def _affected(self, before: Run, kept: Sequence[Candidate]) -> list[str] | None:
+        """The tests the edits of ``kept`` can change; None: every test of the suite."""
+        modules = _test_modules(before.outcomes)
+        tests = {c.finding["nodeid"] for c in kept if c.finding.get("nodeid")}
+        for candidate in kept:
+            for edit in candidate.edits:
+                module = modules.get(relative_path(edit.path, before.rootdir))
+                if module is None:
+                    return None  # a conftest, a helper, the code under test: any test may use it
+                tests.update(module)
+        return sorted(tests)
+
+    def _as_it_is(self, runner: Runner, before: Run) -> None:
+        """From ``--report``: the whole suite once as it is, for the outcomes and findings of the tests the
+        report does not list."""
+        self._restore()
+        self.say("asyncmock-guard fix: the fixes edit files any test may use; running the suite as it is first")
+        as_it_is = runner.run()
+        for test, outcome in as_it_is.outcomes.items():
+            before.outcomes.setdefault(test, outcome)
+        listed = {_key(finding) for finding in before.findings}
+        self.bystanders_findings = [f for f in as_it_is.findings if _key(f) not in listed]
+        self.whole_suite_known = True
+
+    def _failures(self, before: Run, after: Run, kept: Sequence[Candidate]) -> list[tuple[Candidate, str]]:
         remaining = {_key(finding): finding for finding in after.findings}
-        known = {_key(finding) for finding in before.findings}
+        known = {_key(finding) for finding in [*before.findings, *self.bystanders_findings]}
         failures = []
         for candidate in kept:
             test = candidate.finding.get("nodeid")
@@ -195,7 +230,43 @@ class Fixer:
             elif test and _worse(before.outcomes.get(test), after.outcomes.get(test)):
                 was, now = before.outcomes.get(test), after.outcomes.get(test, "not run")
                 failures.append((candidate, f"its test {was} before the edits and {now} after them"))
-        return failures
+        return failures or self._bystander_failures(before, after, kept, remaining, known)
+
+    def _bystander_failures(
+        self,
+        before: Run,
+        after: Run,
+        kept: Sequence[Candidate],
+        remaining: dict[_Key, dict[str, Any]],
+        known: set[_Key],
+    ) -> list[tuple[Candidate, str]]:
+        """Tests that were no finding's and that the edits made worse, each blamed on the edits that can have
+        changed it: those of the files that are no test module, else those of its own module."""
+        own = {c.finding.get("nodeid") for c in kept}
+        modules = _test_modules(before.outcomes)
+        new: dict[str, dict[str, Any]] = {}
+        for key, finding in remaining.items():
+            if key not in known and key[0] is not None:
+                new.setdefault(key[0], finding)
+        failures: dict[int, tuple[Candidate, str]] = {}
+        for test in sorted(set(before.outcomes) | set(after.outcomes)):
+            was, now = before.outcomes.get(test), after.outcomes.get(test)
+            if test in own or (test not in new and not _worse(was, now)):
+                continue
+            if _worse(was, now):
+                why = f"made {test} end {now or 'not run'} (it {was} before them)"
+            else:
+                why = f"gave {test} a new finding: {new[test]['kind']} {new[test]['subject']}"
+            # the edits of files any test may use first; if the test still ends worse without them, the next
+            # round blames those of its own module
+            suspects = [c for c in kept if any(relative_path(e.path, before.rootdir) not in modules for e in c.edits)]
+            module = test.partition("::")[0]
+            suspects = suspects or [
+                c for c in kept if any(relative_path(e.path, before.rootdir) == module for e in c.edits)
+            ]
+            for candidate in suspects:
+                failures.setdefault(id(candidate), (candidate, f"its edits {why}"))
+        return list(failures.values())
 
     # --- files ----------------------------------------------------------------------------------------
     def _apply(self, kept: Sequence[Candidate]) -> None:
@@ -262,6 +333,14 @@ class Fixer:
             self.say(line)
             for reason in reasons:
                 self.say(f"  reverted: {reason}")
+
+
+def _test_modules(outcomes: Iterable[str]) -> dict[str, set[str]]:
+    """The tests of each test module, by the module's path as node ids give it (relative to the rootdir)."""
+    modules: dict[str, set[str]] = {}
+    for test in outcomes:
+        modules.setdefault(test.partition("::")[0], set()).add(test)
+    return modules
 
 
 def _why_no_edit(message: str) -> str:
