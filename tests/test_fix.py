@@ -349,3 +349,44 @@ def test_an_edit_that_breaks_a_test_without_findings_is_reverted(pytester: pytes
     assert [f["nodeid"] for f in after.findings] == ["test_save.py::test_save"]
     assert "PASSED test_other.py::test_save_later" in after.output
     assert result.returncode == 1
+
+
+MODULE_FIXTURE = """
+from unittest.mock import AsyncMock
+
+import pytest
+
+import app
+
+
+@pytest.fixture
+def db():
+    return AsyncMock()
+
+
+def test_save(db):
+    app.save(db, 1)
+
+
+async def test_save_later(db):
+    await app.save_later(db, 1)
+"""
+
+
+def test_from_a_report_every_test_of_an_edited_module_is_verified(pytester: pytest.Pytester) -> None:
+    """A report made of part of a module (``-k``) lists only some of its tests; the module's fixture edit can
+    break the others, so all of them run before and after the edits."""
+    write_project(pytester, app=SHARED_APP, test_mod=MODULE_FIXTURE)
+    report = run_guard(pytester, "warn", "-k", "test_save and not later").document
+    assert [f["nodeid"] for f in report["findings"]] == ["test_mod.py::test_save"]
+    (pytester.path / "report.json").write_text(__import__("json").dumps(report))
+    result = _fix(pytester.path, "--report=report.json")
+    out = result.stdout
+    assert "1 findings in report.json; running the 1 test modules they are in" in out, out + result.stderr
+    assert "verifying 1 fixes by running 2 tests" in out
+    assert (
+        "  reverted: test_mod.py::test_save  never-awaited  db.add: its edits made"
+        " test_mod.py::test_save_later end failed (it passed before them)"
+    ) in out
+    assert (pytester.path / "test_mod.py").read_text().strip() == MODULE_FIXTURE.strip()
+    assert result.returncode == 1

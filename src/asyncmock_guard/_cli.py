@@ -118,8 +118,8 @@ keep each edit only when its finding is gone and no test ends worse than before.
 
   --unsafe       also apply the edits that change the code under test (a missing await)
   --diff         write nothing: print the verified diff that would be applied
-  --report FILE  start from this report instead of running the suite (its tests run as they are;
-                 the whole suite, when an edit touches a file that is no test module)
+  --report FILE  start from this report instead of running the suite (the test modules of its
+                 findings run as they are; the whole suite, when an edit touches another file)
 
 Exit status: 0 when no finding remains (with --diff: when there is no diff), 1 otherwise, 2 when pytest
 cannot run the suite or the command line is wrong.

@@ -1,7 +1,8 @@
 """``asyncmock-guard fix``: apply the fixes the guard can prove, each verified by rerunning its test.
 
 1. The suite runs once with the guard in warn mode, showing pytest's progress (or the findings come from
-   ``--report FILE``, and only their tests run, as they are): the findings, and each test's outcome.
+   ``--report FILE``, and the test modules they are in run, as they are): the findings, and each test's
+   outcome.
 2. The findings with edits (``safe`` ones; with ``--unsafe`` also those that change the code under test)
    are applied together, file by file, each distinct edit once. A finding whose file no longer reads as the
    report says, or whose edits overlap another finding's, is skipped.
@@ -115,11 +116,15 @@ class Fixer:
             raise RunError(f"{self.options.report} is not a report of the guard")
         findings: list[dict[str, Any]] = document["findings"]
         rootdir = str(document.get("rootdir") or os.getcwd())
-        tests = sorted({finding["nodeid"] for finding in findings if finding.get("nodeid")})
+        # every test of the modules the findings are in: an edit of a test module can change any of them
+        modules = sorted({str(finding["nodeid"]).partition("::")[0] for finding in findings if finding.get("nodeid")})
         self.say(
-            f"asyncmock-guard fix: {len(findings)} findings in {self.options.report}; running their {len(tests)} tests"
+            f"asyncmock-guard fix: {len(findings)} findings in {self.options.report};"
+            f" running the {len(modules)} test modules they are in"
         )
-        as_they_are = runner.run(tests)
+        as_they_are = runner.run(modules)
+        listed = {_key(finding) for finding in findings}
+        self.bystanders_findings = [f for f in as_they_are.findings if _key(f) not in listed]
         return Run(findings, as_they_are.outcomes, rootdir, as_they_are.baseline, "")
 
     def _candidates(self, before: Run) -> list[Candidate]:
@@ -210,8 +215,8 @@ class Fixer:
         as_it_is = runner.run()
         for test, outcome in as_it_is.outcomes.items():
             before.outcomes.setdefault(test, outcome)
-        listed = {_key(finding) for finding in before.findings}
-        self.bystanders_findings = [f for f in as_it_is.findings if _key(f) not in listed]
+        listed = {_key(finding) for finding in [*before.findings, *self.bystanders_findings]}
+        self.bystanders_findings += [f for f in as_it_is.findings if _key(f) not in listed]
         self.whole_suite_known = True
 
     def _failures(self, before: Run, after: Run, kept: Sequence[Candidate]) -> list[tuple[Candidate, str]]:

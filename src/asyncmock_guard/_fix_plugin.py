@@ -26,11 +26,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not path:
         return
     with open(path, encoding="utf-8") as stream:
-        wanted = set(json.load(stream))
-    deselected = [item for item in items if item.nodeid not in wanted]
+        wanted = set(json.load(stream))  # node ids, and paths of test modules (every test in them)
+
+    def selected(item: pytest.Item) -> bool:
+        return item.nodeid in wanted or item.nodeid.partition("::")[0] in wanted
+
+    deselected = [item for item in items if not selected(item)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if item.nodeid in wanted]
+        items[:] = [item for item in items if selected(item)]
 
 
 def outcome_of(report: pytest.TestReport) -> str | None:
