@@ -4,7 +4,7 @@ files (never site-packages, the stdlib or ``<unknown>``), and fixed by its edits
 The classes: awaiting a mock attribute that was never called (``await resp.text``); a side_effect object whose
 ``__call__`` is async; a coroutine a MagicMock hands over to more calls than one, or to none; an asyncio Future or Task as an AsyncMock's return value; an AsyncMock call whose task
 the closing loop cancelled before it ran; AsyncMocks called from worker threads, by the event loop as
-callbacks, and by a library (an httpx event hook).
+callbacks, and by a library (an httpx event hook); mocks the test module holds at its top level.
 """
 
 from __future__ import annotations
@@ -444,6 +444,56 @@ MISUSES: dict[str, Misuse] = {
         bug_in="test",
         message_contains=("`httpx` called it as a regular function", "httpx/_client.py"),
         edits=False,
+    ),
+    "module-level-mock": Misuse(
+        app="""
+            def save(db, item):
+                db.add(item)  # <-- dropped
+        """,
+        test="""
+            from unittest.mock import AsyncMock
+
+            import app
+
+            db = AsyncMock()  # <-- built
+
+
+            def test_save():
+                app.save(db, 1)
+
+
+            def test_save_again():
+                app.save(db, 2)
+                assert db.add.call_count == 2
+        """,
+        kind="never-awaited",
+        subject="db.add",
+        where="app.py:<-- dropped",
+        change_at="test_case.py:<-- built",
+        bug_in="test",
+        warn_outcomes={"passed": 2},
+    ),
+    "module-level-container-of-mocks": Misuse(
+        app="""
+            def save(db, item):
+                db.add(item)  # <-- dropped
+        """,
+        test="""
+            from unittest.mock import AsyncMock
+
+            import app
+
+            DATABASES = {"main": AsyncMock()}  # <-- built
+
+
+            def test_save():
+                app.save(DATABASES["main"], 1)
+        """,
+        kind="never-awaited",
+        subject="DATABASES['main'].add",
+        where="app.py:<-- dropped",
+        change_at="test_case.py:<-- built",
+        bug_in="test",
     ),
 }
 

@@ -94,7 +94,8 @@ class Scope:
     """What the owning test names, and where to read how: its function, fixtures, module and ``self``.
 
     ``names`` maps ``id(obj)`` to the name; ``origins`` says where each name came from: ``local`` (the
-    test function's variables and parameters), ``fixture`` (``item.funcargs``) or ``self``.
+    test function's variables and parameters), ``fixture`` (``item.funcargs``), ``self``, or ``global`` (a
+    mock, or a dict or list of them, that the test's module holds: ``db = AsyncMock()`` above the tests).
     """
 
     names: dict[int, str] = field(default_factory=dict)
@@ -152,6 +153,8 @@ def scope_of_locals(
                 _add(scope, f"self.{attribute}", value, "self")
     scope.item = item
     scope.function = getattr(item, "obj", None)
+    for name, value in _module_values(scope.function):
+        _add(scope, name, value, "global")
     scope.owner_class = getattr(item, "cls", None)
     scope.code = frames[0][0] if frames else _innermost_code(scope.function)
     info = getattr(item, "_fixtureinfo", None)
@@ -171,6 +174,34 @@ def _add(scope: Scope, name: str, value: object, origin: str) -> None:
     if _naming.is_mock(inner):  # create_autospec(func) returns a function with .mock
         scope.names.setdefault(id(inner), name)
         scope.origins.setdefault(id(inner), origin)
+
+
+def _module_values(function: object) -> list[tuple[str, object]]:
+    """The mocks, and the dicts, lists and tuples of mocks, that the test function's module holds."""
+    namespace = _namespace_of(function)
+    if not isinstance(namespace, dict):
+        return []
+    found = []
+    for name, value in list(namespace.items()):
+        if name.startswith("__"):
+            continue
+        if _naming.is_mock(value):
+            found.append((name, value))
+        elif isinstance(value, (dict, list, tuple)) and len(value) <= 100:
+            items = value.values() if isinstance(value, dict) else value
+            if any(_naming.is_mock(item) for item in items):
+                found.append((name, value))
+    return found
+
+
+def _namespace_of(function: object) -> Mapping[str, Any] | None:
+    """The globals of a test function, through its decorators (``@patch``, hypothesis's ``@given``...)."""
+    try:
+        unwrapped = inspect.unwrap(function) if callable(function) else None
+    except ValueError:
+        return None
+    namespace = getattr(getattr(unwrapped, "__func__", unwrapped), "__globals__", None)
+    return namespace if isinstance(namespace, Mapping) else None
 
 
 def _innermost_code(function: object) -> CodeType | None:
@@ -549,8 +580,7 @@ def _test_place(scope: Scope) -> _Place | None:
     node = function_node(scope.code)
     if node is None:
         return None
-    namespace = getattr(inspect.unwrap(scope.function) if callable(scope.function) else None, "__globals__", None)
-    return _Place(scope.code.co_filename, node, namespace)
+    return _Place(scope.code.co_filename, node, _namespace_of(scope.function))
 
 
 def _named_binding(scope: Scope, member: object, name: str) -> Binding | None:
@@ -562,7 +592,22 @@ def _named_binding(scope: Scope, member: object, name: str) -> Binding | None:
     place = _test_place(scope)
     if place is None:
         return None
+    if origin == "global":
+        return _module_binding(place, name)
     return _follow(place, name, (), 0) or _parameter_binding(scope, place, name)
+
+
+def _module_binding(place: _Place, name: str) -> Binding | None:
+    """The top-level statement of the test's module that bound ``name`` (the last one, as Python runs them)."""
+    tree = _source.module_of(place.path)
+    if tree is None:
+        return None
+    candidates = list(_bindings_of(place.path, tree.body, name))
+    if not candidates:
+        return None
+    statement, value, how = candidates[-1]
+    where = Location(place.path, statement.lineno, "<module>")
+    return Binding(name, _how_for(value, how), where, statement, (), None, value, None, place.globals)
 
 
 def _container_name(scope: Scope, root: object) -> str | None:
@@ -769,7 +814,10 @@ def bind(mock: object, scope: Scope) -> Bound:
             continue
         binding = _named_binding(scope, member, name)
         if binding is None:
-            binding = Binding(name, ASSIGNMENT if scope.origins.get(id(member)) != "fixture" else FIXTURE, None)
+            origin = scope.origins.get(id(member))
+            if origin == "global":
+                continue  # the module holds it, but bound it elsewhere (imported, patched): found below
+            binding = Binding(name, ASSIGNMENT if origin != "fixture" else FIXTURE, None)
         return Bound(binding, member, _segments_below(chain, index))
     root_index = len(chain) - 1
     root = chain[root_index]
@@ -781,7 +829,11 @@ def bind(mock: object, scope: Scope) -> Bound:
     if held is not None:
         container = held.partition("[")[0]
         place = _test_place(scope)
-        binding = _follow(place, container, (), 0) if place is not None else None
+        binding = None
+        if place is not None and scope.origins.get(id(scope.values.get(container))) == "global":
+            binding = _module_binding(place, container)
+        elif place is not None:
+            binding = _follow(place, container, (), 0)
         where = binding.where if binding is not None else None
         statement = binding.statement if binding is not None else None
         return Bound(Binding(held, CONTAINER, where, statement), root, segments)
