@@ -25,6 +25,20 @@ if TYPE_CHECKING:
     from asyncmock_guard._collector import Collector
 
 
+def run_as_noted(collector: Collector, job: Callable[[], None], noted: tuple[str | None, object]) -> bool:
+    """Run a diagnosis made after its event as if the test and unittest subtest noted then were running
+    (``_phases.unittest_subtest``); False when it failed: an internal error, one finding lost, not the run."""
+    collector.noted_at_drop = noted
+    try:
+        job()
+    except Exception as error:  # noqa: BLE001 - one finding lost, not the run
+        collector.internal_error(error)
+        return False
+    finally:
+        collector.noted_at_drop = None
+    return True
+
+
 class DroppedCoroutines:
     """The finalizer's side of a never-awaited coroutine: a decision now, a finding later."""
 
@@ -98,15 +112,8 @@ class DroppedCoroutines:
             self._diagnosing = False
 
     def _run(self, job: Callable[[], None], coroutine: object, noted: tuple[str | None, object]) -> None:
-        collector = self.collector
-        collector.noted_at_drop = noted
-        try:
-            job()
-        except Exception as error:  # noqa: BLE001 - one finding lost, not the run
-            collector.internal_error(error)
-            collector.instrumentation.warn_as_python_would(coroutine)
-        finally:
-            collector.noted_at_drop = None
+        if not run_as_noted(self.collector, job, noted):
+            self.collector.instrumentation.warn_as_python_would(coroutine)
 
     def created(
         self, coroutine: types.CoroutineType[Any, Any, Any]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from asyncmock_guard import _phases
+from asyncmock_guard._dropped import run_as_noted
 from asyncmock_guard._instrumentation import CoroutineRecord
 
 if TYPE_CHECKING:
@@ -63,17 +64,7 @@ class MisusedCoroutines:
                 del self._waiting[key]
             elif record.owner == running:
                 del self._waiting[key]
-                self.run(report, noted)
-
-    def run(self, report: Report, noted: tuple[str | None, object]) -> None:
-        collector = self.collector
-        collector.noted_at_drop = noted
-        try:
-            report()
-        except Exception as error:  # noqa: BLE001 - one finding lost, not the run
-            collector.internal_error(error)
-        finally:
-            collector.noted_at_drop = None
+                run_as_noted(collector, report, noted)
 
     def clear(self) -> None:
         self._waiting.clear()
