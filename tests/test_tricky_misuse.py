@@ -4,7 +4,7 @@ files (never site-packages, the stdlib or ``<unknown>``), and fixed by its edits
 The classes: awaiting a mock attribute that was never called (``await resp.text``); a side_effect object whose
 ``__call__`` is async; a coroutine a MagicMock hands over to more calls than one, or to none; an asyncio Future or Task as an AsyncMock's return value; an AsyncMock call whose task
 the closing loop cancelled before it ran; AsyncMocks called from worker threads, by the event loop as
-callbacks, and by a library (an httpx event hook); mocks the test module holds at its top level.
+callbacks, and by a library (an httpx event hook); mocks the test module or class holds at its top level.
 """
 
 from __future__ import annotations
@@ -472,6 +472,55 @@ MISUSES: dict[str, Misuse] = {
         change_at="test_case.py:<-- built",
         bug_in="test",
         warn_outcomes={"passed": 2},
+    ),
+    "class-attribute-mock": Misuse(
+        app="""
+            def save(db, item):
+                db.add(item)  # <-- dropped
+        """,
+        test="""
+            from unittest.mock import AsyncMock
+
+            import app
+
+
+            class TestSave:
+                db = AsyncMock()  # <-- built
+
+                def test_save(self):
+                    app.save(self.db, 1)
+        """,
+        kind="never-awaited",
+        subject="db.add",
+        where="app.py:<-- dropped",
+        change_at="test_case.py:<-- built",
+        bug_in="test",
+    ),
+    "unittest-class-attribute-of-a-base": Misuse(
+        app="""
+            def save(db, item):
+                db.add(item)  # <-- dropped
+        """,
+        test="""
+            import unittest
+            from unittest.mock import AsyncMock
+
+            import app
+
+
+            class DatabaseCase(unittest.TestCase):
+                db = AsyncMock()  # <-- built
+
+
+            class TestSave(DatabaseCase):
+                def test_save(self):
+                    app.save(self.db, 1)
+        """,
+        kind="never-awaited",
+        subject="db.add",
+        where="app.py:<-- dropped",
+        change_at="test_case.py:<-- built",
+        bug_in="test",
     ),
     "module-level-container-of-mocks": Misuse(
         app="""

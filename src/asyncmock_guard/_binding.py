@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import CodeType, FrameType, FunctionType
@@ -94,8 +95,9 @@ class Scope:
     """What the owning test names, and where to read how: its function, fixtures, module and ``self``.
 
     ``names`` maps ``id(obj)`` to the name; ``origins`` says where each name came from: ``local`` (the
-    test function's variables and parameters), ``fixture`` (``item.funcargs``), ``self``, or ``global`` (a
-    mock, or a dict or list of them, that the test's module holds: ``db = AsyncMock()`` above the tests).
+    test function's variables and parameters), ``fixture`` (``item.funcargs``), ``self``, ``class`` (a mock,
+    or a dict or list of them, that the test class holds: ``db = AsyncMock()`` in its body), or ``global``
+    (the same, held by the test's module: ``db = AsyncMock()`` above the tests).
     """
 
     names: dict[int, str] = field(default_factory=dict)
@@ -151,6 +153,10 @@ def scope_of_locals(
         for attribute, value in attributes:
             if not attribute.startswith("__"):
                 _add(scope, f"self.{attribute}", value, "self")
+        for klass in type(owner).__mro__:
+            if klass.__module__ not in ("builtins", "unittest.case"):
+                for attribute, value in _mocks_in(vars(klass)):
+                    _add(scope, f"self.{attribute}", value, "class")
     scope.item = item
     scope.function = getattr(item, "obj", None)
     for name, value in _module_values(scope.function):
@@ -179,8 +185,11 @@ def _add(scope: Scope, name: str, value: object, origin: str) -> None:
 def _module_values(function: object) -> list[tuple[str, object]]:
     """The mocks, and the dicts, lists and tuples of mocks, that the test function's module holds."""
     namespace = _namespace_of(function)
-    if not isinstance(namespace, dict):
-        return []
+    return _mocks_in(namespace) if namespace is not None else []
+
+
+def _mocks_in(namespace: Mapping[str, object]) -> list[tuple[str, object]]:
+    """The mocks, and the dicts, lists and tuples of mocks, of a module's or class's namespace."""
     found = []
     for name, value in list(namespace.items()):
         if name.startswith("__"):
@@ -589,12 +598,31 @@ def _named_binding(scope: Scope, member: object, name: str) -> Binding | None:
         return _self_binding(scope, name.removeprefix("self."))
     if origin == "fixture":
         return _fixture_binding(scope, name, (), 0)
+    if origin == "class":
+        return _class_binding(scope, name.removeprefix("self."))
     place = _test_place(scope)
     if place is None:
         return None
     if origin == "global":
         return _module_binding(place, name)
     return _follow(place, name, (), 0) or _parameter_binding(scope, place, name)
+
+
+def _class_binding(scope: Scope, attribute: str) -> Binding | None:
+    """The statement of the test class's body (or a base's) that bound ``attribute``: ``db = AsyncMock()``."""
+    owner = scope.owner_class
+    klass = next((k for k in getattr(owner, "__mro__", ()) if attribute in vars(k)), None)
+    node = _class_node(klass) if klass is not None else None
+    if klass is None or node is None:
+        return None
+    path = inspect.getsourcefile(klass)
+    candidates = list(_bindings_of(path, node.body, attribute)) if path else []
+    if not path or not candidates:
+        return None
+    statement, value, how = candidates[-1]
+    namespace = getattr(sys.modules.get(klass.__module__), "__dict__", None)
+    where = Location(path, statement.lineno, klass.__name__)
+    return Binding(attribute, _how_for(value, how), where, statement, (), None, value, None, namespace)
 
 
 def _module_binding(place: _Place, name: str) -> Binding | None:
@@ -815,8 +843,8 @@ def bind(mock: object, scope: Scope) -> Bound:
         binding = _named_binding(scope, member, name)
         if binding is None:
             origin = scope.origins.get(id(member))
-            if origin == "global":
-                continue  # the module holds it, but bound it elsewhere (imported, patched): found below
+            if origin in ("global", "class"):
+                continue  # the module or class holds it, but bound it elsewhere (imported, patched): found below
             binding = Binding(name, ASSIGNMENT if origin != "fixture" else FIXTURE, None)
         return Bound(binding, member, _segments_below(chain, index))
     root_index = len(chain) - 1
