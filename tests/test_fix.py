@@ -390,3 +390,27 @@ def test_from_a_report_every_test_of_an_edited_module_is_verified(pytester: pyte
     ) in out
     assert (pytester.path / "test_mod.py").read_text().strip() == MODULE_FIXTURE.strip()
     assert result.returncode == 1
+
+
+OWN_MOCK = """
+from unittest.mock import AsyncMock
+
+import app
+
+
+def test_save():
+    db = AsyncMock()
+    app.save(db, 1)
+"""
+
+
+def test_only_the_edited_modules_tests_run_again(pytester: pytest.Pytester) -> None:
+    """An edit of one test module is verified by that module's tests; another module's tests do not run again
+    (and are not taken for broken because they did not)."""
+    write_project(pytester, app=SHARED_APP, test_mod=OWN_MOCK, test_untouched="def test_untouched():\n    pass\n")
+    result = _fix(pytester.path)
+    out = result.stdout
+    assert "verifying 1 fixes by running 1 tests" in out, out + result.stderr
+    assert "test_mod.py: 1 fixed, verified" in out
+    assert "reverted" not in out
+    assert result.returncode == 0

@@ -185,7 +185,7 @@ class Fixer:
                 self._restore()
                 self.reverted.extend((candidate, f"the verification run failed: {error}") for candidate in kept)
                 return [], None
-            failures = self._failures(before, after, kept)
+            failures = self._failures(before, after, kept, tests)
             if not failures:
                 break
             self.reverted.extend(failures)
@@ -219,7 +219,9 @@ class Fixer:
         self.bystanders_findings += [f for f in as_it_is.findings if _key(f) not in listed]
         self.whole_suite_known = True
 
-    def _failures(self, before: Run, after: Run, kept: Sequence[Candidate]) -> list[tuple[Candidate, str]]:
+    def _failures(
+        self, before: Run, after: Run, kept: Sequence[Candidate], rerun: list[str] | None
+    ) -> list[tuple[Candidate, str]]:
         remaining = {_key(finding): finding for finding in after.findings}
         known = {_key(finding) for finding in [*before.findings, *self.bystanders_findings]}
         failures = []
@@ -235,26 +237,27 @@ class Fixer:
             elif test and _worse(before.outcomes.get(test), after.outcomes.get(test)):
                 was, now = before.outcomes.get(test), after.outcomes.get(test, "not run")
                 failures.append((candidate, f"its test {was} before the edits and {now} after them"))
-        return failures or self._bystander_failures(before, after, kept, remaining, known)
+        return failures or self._bystander_failures(before, after, kept, rerun)
 
     def _bystander_failures(
         self,
         before: Run,
         after: Run,
         kept: Sequence[Candidate],
-        remaining: dict[_Key, dict[str, Any]],
-        known: set[_Key],
+        rerun: list[str] | None,  # the tests the run was given (None: every test)
     ) -> list[tuple[Candidate, str]]:
         """Tests that were no finding's and that the edits made worse, each blamed on the edits that can have
         changed it: those of the files that are no test module, else those of its own module."""
         own = {c.finding.get("nodeid") for c in kept}
         modules = _test_modules(before.outcomes)
+        known = {_key(finding) for finding in [*before.findings, *self.bystanders_findings]}
         new: dict[str, dict[str, Any]] = {}
-        for key, finding in remaining.items():
+        for finding in after.findings:
+            key = _key(finding)
             if key not in known and key[0] is not None:
                 new.setdefault(key[0], finding)
         failures: dict[int, tuple[Candidate, str]] = {}
-        for test in sorted(set(before.outcomes) | set(after.outcomes)):
+        for test in sorted(set(before.outcomes) | set(after.outcomes) if rerun is None else rerun):
             was, now = before.outcomes.get(test), after.outcomes.get(test)
             if test in own or (test not in new and not _worse(was, now)):
                 continue

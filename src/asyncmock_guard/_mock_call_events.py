@@ -33,10 +33,10 @@ class MockCallEvents:
     def coroutine_misused(
         self, record: CoroutineRecord, coroutine: object, operation: str, frame: FrameType
     ) -> str | None:
-        from asyncmock_guard import _naming
-
         """Diagnosed now, while the line's frame names the mock; a finding only if the coroutine is not
         awaited after all (``_misuses``)."""
+        from asyncmock_guard import _naming
+
         where = _frames.frame_location(frame)
         mock = mock_of(coroutine)
         scope = self.collector.owners.scope(frame, record.owner)
