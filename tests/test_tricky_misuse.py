@@ -39,6 +39,12 @@ class Misuse:
     without_debug_mode: bool = False
 
 
+# The code under test of the cases whose mock the test module or class holds.
+SAVES = """
+    def save(db, item):
+        db.add(item)  # <-- dropped
+"""
+
 MISUSES: dict[str, Misuse] = {
     "awaited-attribute-not-called": Misuse(
         app="""
@@ -446,10 +452,7 @@ MISUSES: dict[str, Misuse] = {
         edits=False,
     ),
     "module-level-mock": Misuse(
-        app="""
-            def save(db, item):
-                db.add(item)  # <-- dropped
-        """,
+        app=SAVES,
         test="""
             from unittest.mock import AsyncMock
 
@@ -474,10 +477,7 @@ MISUSES: dict[str, Misuse] = {
         warn_outcomes={"passed": 2},
     ),
     "class-attribute-mock": Misuse(
-        app="""
-            def save(db, item):
-                db.add(item)  # <-- dropped
-        """,
+        app=SAVES,
         test="""
             from unittest.mock import AsyncMock
 
@@ -497,10 +497,7 @@ MISUSES: dict[str, Misuse] = {
         bug_in="test",
     ),
     "unittest-class-attribute-of-a-base": Misuse(
-        app="""
-            def save(db, item):
-                db.add(item)  # <-- dropped
-        """,
+        app=SAVES,
         test="""
             import unittest
             from unittest.mock import AsyncMock
@@ -523,10 +520,7 @@ MISUSES: dict[str, Misuse] = {
         bug_in="test",
     ),
     "module-level-container-of-mocks": Misuse(
-        app="""
-            def save(db, item):
-                db.add(item)  # <-- dropped
-        """,
+        app=SAVES,
         test="""
             from unittest.mock import AsyncMock
 

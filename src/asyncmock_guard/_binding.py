@@ -616,13 +616,10 @@ def _class_binding(scope: Scope, attribute: str) -> Binding | None:
     if klass is None or node is None:
         return None
     path = inspect.getsourcefile(klass)
-    candidates = list(_bindings_of(path, node.body, attribute)) if path else []
-    if not path or not candidates:
+    if not path:
         return None
-    statement, value, how = candidates[-1]
     namespace = getattr(sys.modules.get(klass.__module__), "__dict__", None)
-    where = Location(path, statement.lineno, klass.__name__)
-    return Binding(attribute, _how_for(value, how), where, statement, (), None, value, None, namespace)
+    return _last_binding(path, node.body, attribute, klass.__name__, namespace)
 
 
 def _module_binding(place: _Place, name: str) -> Binding | None:
@@ -630,12 +627,19 @@ def _module_binding(place: _Place, name: str) -> Binding | None:
     tree = _source.module_of(place.path)
     if tree is None:
         return None
-    candidates = list(_bindings_of(place.path, tree.body, name))
+    return _last_binding(place.path, tree.body, name, "<module>", place.globals)
+
+
+def _last_binding(
+    path: str, body: Sequence[ast.stmt], name: str, scope_name: str, namespace: Mapping[str, Any] | None
+) -> Binding | None:
+    """The last statement of a module's or class's own body that bound ``name`` (as Python runs them)."""
+    candidates = list(_bindings_of(path, body, name))
     if not candidates:
         return None
     statement, value, how = candidates[-1]
-    where = Location(place.path, statement.lineno, "<module>")
-    return Binding(name, _how_for(value, how), where, statement, (), None, value, None, place.globals)
+    where = Location(path, statement.lineno, scope_name)
+    return Binding(name, _how_for(value, how), where, statement, (), None, value, None, namespace)
 
 
 def _container_name(scope: Scope, root: object) -> str | None:
